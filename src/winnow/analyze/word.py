@@ -1,0 +1,103 @@
+"""Word analyzer: a Unicode word tokenizer followed by composable filters.
+
+The default configuration reproduces Lucene's ``EnglishAnalyzer`` as Anserini and
+Pyserini use it for their BM25 baselines: StandardTokenizer (UAX#29 word breaks,
+approximated by :data:`TOKEN_PATTERN`), possessive removal, lowercasing, Lucene's 33
+English stopwords and the original Porter stemmer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from winnow.analyze.stopwords import STOPWORDS
+from winnow.errors import WinnowError
+
+_IDEO = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs: one token each, as Lucene does
+_LETTER = rf"[^\W\d_{_IDEO}]"
+# UAX#29 WB6/7 (letter MidLetter letter) and WB11/12 (digit MidNum digit) joiners.
+_JOIN = rf"(?:(?<={_LETTER})[.'’:·](?={_LETTER})|(?<=\d)[.,;'’](?=\d))"
+TOKEN_PATTERN = rf"[{_IDEO}]|[^\W{_IDEO}]+(?:{_JOIN}[^\W{_IDEO}]+)*"
+
+
+@dataclass(frozen=True)
+class WordAnalyzerConfig:
+    """Options of :class:`WordAnalyzer`, saved with the index.
+
+    Attributes:
+        pattern: regular expression matching one token.
+        lowercase: fold case.
+        normalization: Unicode normal form applied first (``NFKC``, ``NFC``...) or ``None``.
+        possessive: strip a trailing ``'s`` (Lucene's EnglishPossessiveFilter).
+        stopwords: a built-in list name (``lucene``, ``none``) or an explicit list.
+        stemmer: a PyStemmer algorithm (``porter`` = Lucene's PorterStemFilter, ``english`` =
+            Snowball Porter2, ``german``...) or ``None``.
+        min_length: drop shorter tokens (after filtering, before stemming).
+    """
+
+    pattern: str = TOKEN_PATTERN
+    lowercase: bool = True
+    normalization: str | None = None
+    possessive: bool = True
+    stopwords: str | tuple[str, ...] = "lucene"
+    stemmer: str | None = "porter"
+    min_length: int = 1
+
+
+class WordAnalyzer:
+    """Turns text into a list of terms. Example::
+
+        >>> WordAnalyzer().analyze("The runner's shoes")
+        ['runner', 'shoe']
+    """
+
+    kind = "word"
+
+    def __init__(self, config: WordAnalyzerConfig | None = None):
+        self.config = config or WordAnalyzerConfig()
+        c = self.config
+        self._findall = re.compile(c.pattern).findall
+        if isinstance(c.stopwords, str):
+            if c.stopwords not in STOPWORDS:
+                raise WinnowError(f"unknown stopword list {c.stopwords!r}; choose {sorted(STOPWORDS)} or pass a list")
+            self._stop = STOPWORDS[c.stopwords]
+        else:
+            self._stop = frozenset(w.lower() if c.lowercase else w for w in c.stopwords)
+        self._stem = None
+        if c.stemmer:
+            import Stemmer
+
+            if c.stemmer not in Stemmer.algorithms():
+                raise WinnowError(f"unknown stemmer {c.stemmer!r}; PyStemmer offers {Stemmer.algorithms()}")
+            self._stem = Stemmer.Stemmer(c.stemmer, 100_000).stemWords
+
+    def analyze(self, text: str) -> list[str]:
+        c = self.config
+        if c.normalization:
+            text = unicodedata.normalize(c.normalization, text)
+        if c.lowercase:
+            text = text.lower()
+        tokens = self._findall(text)
+        if c.possessive:
+            tokens = [t[:-2] if t.endswith(("'s", "’s", "'S", "’S")) else t for t in tokens]
+        stop, n = self._stop, c.min_length
+        tokens = [t for t in tokens if t not in stop and len(t) >= n]
+        return self._stem(tokens) if self._stem else tokens
+
+    def save(self, folder) -> None:
+        """Nothing to write: the whole config lives in :meth:`to_dict`."""
+
+    def to_dict(self) -> dict:
+        d = dict(vars(self.config))
+        if not isinstance(d["stopwords"], str):
+            d["stopwords"] = list(d["stopwords"])
+        return {"kind": self.kind, **d}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "WordAnalyzer":
+        d = {k: v for k, v in d.items() if k != "kind"}
+        if isinstance(d.get("stopwords"), list):
+            d["stopwords"] = tuple(d["stopwords"])
+        return cls(WordAnalyzerConfig(**d))

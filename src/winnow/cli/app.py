@@ -1,0 +1,140 @@
+"""The ``winnow`` command: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from winnow.errors import WinnowError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Learned sparse and hybrid retrieval.")
+console = Console(stderr=True)
+
+
+def _progress(label: str) -> Progress:
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("docs"), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+@app.command()
+def index(
+    corpus: Path = typer.Argument(..., help="BEIR folder or a JSONL/CSV/TSV/Parquet file."),
+    out: Path = typer.Option(..., "--out", "-o", help="Index folder to write (an existing index is replaced)."),
+    encoder: str = typer.Option("bm25", help="Encoder spec, e.g. bm25:k1=0.9,b=0.4 or splade:MODEL."),
+    quantize: Optional[str] = typer.Option(None, help="u8 for 8-bit impacts."),
+    batch_size: int = typer.Option(1000, help="Documents per encoding batch."),
+    no_store: bool = typer.Option(False, "--no-store", help="Keep ids only, not title/text."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed records and report them."),
+    id_field: str = typer.Option("_id", help="Id field of tabular files."),
+    text_field: str = typer.Option("text", help="Text field of tabular files."),
+    title_field: str = typer.Option("title", help="Title field of tabular files ('' for none)."),
+) -> None:
+    """Index a corpus."""
+    from winnow.api import index_corpus
+
+    skipped: list = []
+    fields = {"id_field": id_field, "text_field": text_field, "title_field": title_field or None}
+    with _progress("indexing") as bar:
+        task = bar.add_task("index", total=None)
+        info = index_corpus(corpus, out, encoder, batch_size=batch_size, quantize=quantize, store=not no_store,
+                            skip_bad=skip_bad, skipped=skipped, progress=lambda n: bar.update(task, completed=n),
+                            **fields)
+    for path, line, reason in skipped:
+        console.print(f"[yellow]skipped[/] {path}:{line}: {reason}")
+    console.print(f"indexed {info.n_docs:,} documents ({info.n_terms:,} terms, {info.n_postings:,} postings, "
+                  f"{info.bytes / 2**20:.1f} MiB) in {info.seconds:.1f} s ({info.docs_per_second:,.0f} docs/s)"
+                  f" -> {info.path}" + (f"; skipped {len(skipped)} bad records" if skipped else ""))
+
+
+@app.command()
+def search(
+    index_dir: Path = typer.Argument(..., help="Index folder."),
+    query: str = typer.Argument(..., help="Query text."),
+    k: int = typer.Option(10, "-k", help="Number of results."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    terms: int = typer.Option(3, help="Top contributing terms shown per hit."),
+) -> None:
+    """Search an index."""
+    from winnow.api import load_index
+
+    start = time.perf_counter()
+    searcher = load_index(index_dir, verify=False)
+    hits = searcher.search(query, k)
+    elapsed = (time.perf_counter() - start) * 1000
+    rows = []
+    for rank, (doc_id, score) in enumerate(hits, 1):
+        docno = int(hits.docnos[rank - 1])
+        doc = searcher.index.document(docno)
+        rows.append({"rank": rank, "id": doc_id, "score": round(score, 4), "title": doc.get("title", ""),
+                     "terms": dict(searcher.explain(query, docno, terms))})
+    if as_json:
+        typer.echo(json.dumps({"query": query, "hits": rows, "ms": round(elapsed, 2)}, ensure_ascii=False))
+        return
+    table = Table(title=f"{len(rows)} hits in {elapsed:.1f} ms")
+    for col in ("rank", "id", "score", "title", "top terms"):
+        table.add_column(col)
+    for r in rows:
+        top = ", ".join(f"{t} {c:.2f}" for t, c in r["terms"].items())
+        table.add_row(str(r["rank"]), r["id"], f"{r['score']:.4f}", r["title"][:60], top)
+    Console().print(table)
+
+
+@app.command(name="eval")
+def eval_(
+    dataset: Path = typer.Argument(..., help="BEIR dataset folder."),
+    retriever: str = typer.Option("bm25", help="Encoder spec, e.g. bm25:k1=0.9,b=0.4."),
+    split: str = typer.Option("test", help="Qrels split."),
+    metrics: str = typer.Option("ndcg@10,recall@100,recall@1000,mrr@10,map", help="Comma-separated metrics."),
+    k: int = typer.Option(1000, "-k", help="Results per query."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    run_out: Optional[Path] = typer.Option(None, help="Write the run in TREC format."),
+    index_dir: Optional[Path] = typer.Option(None, help="Keep (and reuse) the index here."),
+) -> None:
+    """Evaluate a retriever on a BEIR dataset."""
+    from winnow.corpus import write_run
+    from winnow.evaluate import run_beir
+
+    names = [m.strip() for m in metrics.split(",") if m.strip()]
+    with _progress("indexing") as bar:
+        task = bar.add_task("index", total=None)
+        result = run_beir(dataset, retriever, split, names, k, index_dir, lambda n: bar.update(task, completed=n))
+    if run_out:
+        write_run(result.run, run_out)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict()))
+        return
+    table = Table(title=f"{retriever} on {dataset.name} ({split}, {result.n_queries} queries)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in result.metrics.items():
+        table.add_row(name, f"{value:.4f}")
+    table.add_row("mrt_ms", f"{result.mrt_ms:.3f}")
+    table.add_row("qps_batch", f"{result.qps_batch:,.0f}")
+    Console().print(table)
+
+
+@app.command()
+def info(index_dir: Path = typer.Argument(..., help="Index folder.")) -> None:
+    """Show an index's manifest (and verify its checksums)."""
+    from winnow.index.manifest import read_manifest
+
+    manifest = read_manifest(index_dir, verify=True)
+    manifest.pop("files")
+    typer.echo(json.dumps(manifest, indent=1))
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except WinnowError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise SystemExit(2) from None

@@ -1,0 +1,271 @@
+"""The BM25 family as an eager encoder: term impacts are computed at index time.
+
+A document's impact for term ``t`` is ``idf(t) * tf_part(tf, dl)``; a query is the bag of
+its terms (weight = count), so a query's score is a sum of postings (the BM25S idea,
+Lù 2024). Variants follow Kamphuis et al., "Which BM25 Do You Mean?" (ECIR 2020):
+
+=========  ====================================  =============================================
+variant    idf                                   tf part (L = 1 - b + b * dl / avgdl)
+=========  ====================================  =============================================
+lucene     ln(1 + (N - df + .5) / (df + .5))     tf / (tf + k1 L)
+robertson  ln((N - df + .5) / (df + .5))         (k1 + 1) tf / (tf + k1 L)
+atire      ln(N / df)                            (k1 + 1) tf / (tf + k1 L)
+bm25l      ln((N + 1) / (df + .5))               (k1 + 1)(c + δ) / (k1 + c + δ), c = tf / L
+bm25+      ln((N + 1) / df)                      (k1 + 1) tf / (tf + k1 L) + δ
+=========  ====================================  =============================================
+
+Only terms present in a document contribute (δ applies where tf > 0, as in Lv & Zhai 2011).
+Multi-field (``fields=multifield``) scores title and text as separate fields, each with its
+own length statistics and idf, and sums them with per-field weights, as Anserini's
+multifield condition does. ``lengths=lucene`` rounds document lengths as Lucene's norms do
+(SmallFloat.intToByte4), so the lucene variant reproduces Anserini's scores.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from winnow.analyze import WordAnalyzer, WordAnalyzerConfig, analyzer_from_dict
+from winnow.analyze.subword import SubwordAnalyzer
+from winnow.errors import WinnowError
+from winnow.index.postings import Postings
+from winnow.types import Document, SparseBatch
+
+_CHUNK = 1 << 22  # postings per pass in finalize: bounds the temporary arrays
+
+
+def _idf_lucene(n, df):
+    return np.log1p((n - df + 0.5) / (df + 0.5))
+
+
+def _idf_robertson(n, df):
+    return np.log((n - df + 0.5) / (df + 0.5))
+
+
+def _idf_atire(n, df):
+    return np.log(n / df)
+
+
+def _idf_bm25l(n, df):
+    return np.log((n + 1) / (df + 0.5))
+
+
+def _idf_bm25plus(n, df):
+    return np.log((n + 1) / df)
+
+
+def _tf_lucene(tf, norm, k1, delta):
+    return tf / (tf + k1 * norm)
+
+
+def _tf_robertson(tf, norm, k1, delta):
+    return (k1 + 1) * tf / (tf + k1 * norm)
+
+
+def _tf_bm25l(tf, norm, k1, delta):
+    c = tf / norm
+    return (k1 + 1) * (c + delta) / (k1 + c + delta)
+
+
+def _tf_bm25plus(tf, norm, k1, delta):
+    return (k1 + 1) * tf / (tf + k1 * norm) + delta
+
+
+VARIANTS = {
+    "lucene": (_idf_lucene, _tf_lucene),
+    "robertson": (_idf_robertson, _tf_robertson),
+    "atire": (_idf_atire, _tf_robertson),
+    "bm25l": (_idf_bm25l, _tf_bm25l),
+    "bm25+": (_idf_bm25plus, _tf_bm25plus),
+}
+
+
+def lucene_length(dl: np.ndarray) -> np.ndarray:
+    """Document length as Lucene stores it: ``byte4ToInt(intToByte4(dl))``.
+
+    Lengths below 24 are exact; above, ``dl - 24`` keeps its 4 most significant bits.
+    """
+    dl = np.asarray(dl, dtype=np.int64)
+    j = np.maximum(dl - 24, 0)
+    shift = np.maximum(np.floor(np.log2(np.maximum(j, 1))).astype(np.int64) + 1 - 4, 0)
+    return np.where(dl < 24, dl, 24 + ((j >> shift) << shift))
+
+
+@dataclass(frozen=True)
+class BM25Config:
+    """BM25 parameters (Anserini's defaults: k1=0.9, b=0.4, Lucene variant, flat fields)."""
+
+    variant: str = "lucene"
+    k1: float = 0.9
+    b: float = 0.4
+    delta: float = 0.5
+    fields: str = "flat"  # flat: title + " " + text as one field; multifield: separate fields
+    title_weight: float = 1.0
+    text_weight: float = 1.0
+    lengths: str = "auto"  # lucene | exact | auto (lucene for the lucene variant)
+
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise WinnowError(f"unknown BM25 variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
+        if self.fields not in ("flat", "multifield"):
+            raise WinnowError(f"fields must be 'flat' or 'multifield', not {self.fields!r}")
+        if self.lengths not in ("auto", "lucene", "exact"):
+            raise WinnowError(f"lengths must be 'auto', 'lucene' or 'exact', not {self.lengths!r}")
+        if self.k1 < 0 or not 0 <= self.b <= 1:
+            raise WinnowError(f"need k1 >= 0 and 0 <= b <= 1 (got k1={self.k1}, b={self.b})")
+
+    @property
+    def lucene_lengths(self) -> bool:
+        return self.lengths == "lucene" or (self.lengths == "auto" and self.variant == "lucene")
+
+
+class BM25QueryEncoder:
+    """Analyze a query; each known term weighs its number of occurrences."""
+
+    def __init__(self, analyzer, vocab: dict[str, int]):
+        self.analyzer, self.vocab = analyzer, vocab
+
+    def encode_query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        get = self.vocab.get
+        ids = [i for i in map(get, self.analyzer.analyze(text)) if i is not None]
+        if not ids:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        terms, counts = np.unique(np.asarray(ids, dtype=np.int32), return_counts=True)
+        return terms, counts.astype(np.float32)
+
+
+class BM25Encoder:
+    """Document side of BM25: term frequencies per field now, impacts in :meth:`finalize`."""
+
+    kind = "bm25"
+
+    def __init__(self, config: BM25Config | None = None, analyzer=None):
+        self.params = config or BM25Config()
+        self.analyzer = analyzer or WordAnalyzer()
+        self._vocab: dict[str, int] = {}
+        self._lengths: list[np.ndarray] = []
+
+    @property
+    def n_columns(self) -> int:
+        return 2 if self.params.fields == "multifield" else 1
+
+    def config(self) -> dict:
+        return {"bm25": asdict(self.params), "analyzer": self.analyzer.to_dict()}
+
+    def vocabulary(self) -> list[str]:
+        return list(self._vocab)
+
+    def encode_documents(self, docs: Sequence[Document]) -> SparseBatch:
+        multi = self.params.fields == "multifield"
+        analyze, setdefault, vocab = self.analyzer.analyze, self._vocab.setdefault, self._vocab
+        n_fields = self.n_columns
+        lengths = np.zeros((len(docs), n_fields), dtype=np.int32)
+        ids: list[int] = []
+        for i, doc in enumerate(docs):
+            for f, text in enumerate((doc.title, doc.text) if multi else (doc.full_text,)):
+                terms = analyze(text)
+                lengths[i, f] = len(terms)
+                ids.extend([setdefault(t, len(vocab)) for t in terms])
+        self._lengths.append(lengths)
+        flat = lengths.ravel()
+        row = np.repeat(np.arange(len(docs) * n_fields) // n_fields, flat)
+        col = np.repeat(np.tile(np.arange(n_fields), len(docs)), flat)
+        key = (row.astype(np.int64) << 32) | np.asarray(ids, dtype=np.int64)
+        uniq, inverse = np.unique(key, return_inverse=True)
+        counts = np.bincount(col * len(uniq) + inverse, minlength=n_fields * len(uniq))
+        values = counts.reshape(n_fields, len(uniq)).T.astype(np.float32)
+        indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(uniq >> 32, minlength=len(docs)), out=indptr[1:])
+        return SparseBatch(indptr, (uniq & 0xFFFFFFFF).astype(np.int32), values)
+
+    def finalize(self, postings: Postings, out_dir: Path) -> np.ndarray:
+        p = self.params
+        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros((0, self.n_columns), np.int32)
+        idf_fn, tf_fn = VARIANTS[p.variant]
+        weights = (p.title_weight, p.text_weight) if p.fields == "multifield" else (1.0,)
+        impacts = np.zeros(len(postings.docids), dtype=np.float32)
+        stats = {}
+        for f, weight in enumerate(weights):
+            dl = lengths[:, f]
+            n_docs = int(np.count_nonzero(dl))
+            if n_docs == 0:
+                continue
+            avgdl = dl.sum() / n_docs
+            qdl = lucene_length(dl) if p.lucene_lengths else dl
+            df = self._document_frequency(postings, f)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                idf = weight * idf_fn(n_docs, df.astype(np.float64))
+            stats[f"field{f}"] = {"docs": n_docs, "avgdl": float(avgdl)}
+            for lo in range(0, len(impacts), _CHUNK):
+                hi = min(lo + _CHUNK, len(impacts))
+                tf = postings.raw[lo:hi, f].astype(np.float64)
+                norm = 1 - p.b + p.b * qdl[postings.docids[lo:hi]] / avgdl
+                part = np.where(tf > 0, idf[postings.terms_of(lo, hi)] * tf_fn(tf, norm, p.k1, p.delta), 0.0)
+                impacts[lo:hi] += part.astype(np.float32)
+        (Path(out_dir) / "bm25_stats.json").write_text(json.dumps(stats))
+        self.analyzer.save(Path(out_dir))
+        return impacts
+
+    @staticmethod
+    def _document_frequency(postings: Postings, field: int) -> np.ndarray:
+        if postings.raw.shape[1] == 1:
+            return postings.document_frequency
+        df = np.zeros(postings.n_terms, dtype=np.int64)
+        for lo in range(0, len(postings.docids), _CHUNK):
+            hi = min(lo + _CHUNK, len(postings.docids))
+            present = postings.raw[lo:hi, field] > 0
+            df += np.bincount(postings.terms_of(lo, hi)[present], minlength=postings.n_terms)
+        return df
+
+
+_OPTIONS = {"variant": str, "k1": float, "b": float, "delta": float, "fields": str,
+            "title_weight": float, "text_weight": float, "lengths": str}
+_ANALYZER_OPTIONS = {"stemmer": str, "stopwords": str, "lowercase": bool, "normalization": str,
+                     "possessive": bool, "min_length": int}
+
+
+def _parse(value: str, typ):
+    if typ is bool:
+        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise WinnowError(f"expected true/false, got {value!r}")
+        return value.lower() in ("true", "1", "yes")
+    if typ is str:
+        return None if value.lower() in ("none", "") else value
+    try:
+        return typ(value)
+    except ValueError:
+        raise WinnowError(f"expected a {typ.__name__}, got {value!r}") from None
+
+
+def build_encoder(model: str | None, options: dict) -> BM25Encoder:
+    """Build from spec options, e.g. ``bm25:k1=1.2,b=0.75,variant=bm25+,stemmer=english``.
+
+    ``model`` (``bm25:TOKENIZER``) switches to a subword analyzer over that tokenizer.
+    """
+    unknown = set(options) - set(_OPTIONS) - set(_ANALYZER_OPTIONS) - {"tokenizer"}
+    if unknown:
+        raise WinnowError(f"unknown bm25 option(s) {sorted(unknown)}; valid: "
+                          f"{', '.join([*_OPTIONS, *_ANALYZER_OPTIONS, 'tokenizer'])}")
+    raw = {k: (_parse(v, _OPTIONS[k]) if isinstance(v, str) else v) for k, v in options.items() if k in _OPTIONS}
+    if raw.get("delta") is None and raw.get("variant") == "bm25+":
+        raw["delta"] = 1.0
+    config = BM25Config(**raw)
+    tokenizer = options.get("tokenizer") or model
+    if tokenizer:
+        analyzer = SubwordAnalyzer(tokenizer, lowercase=bool(_parse(str(options.get("lowercase", "false")), bool)))
+    else:
+        a = {k: (_parse(v, _ANALYZER_OPTIONS[k]) if isinstance(v, str) else v)
+             for k, v in options.items() if k in _ANALYZER_OPTIONS}
+        analyzer = WordAnalyzer(WordAnalyzerConfig(**a))
+    return BM25Encoder(config, analyzer)
+
+
+def load_query_encoder(config: dict, index_dir: Path) -> BM25QueryEncoder:
+    analyzer = analyzer_from_dict(config["analyzer"], index_dir)
+    terms = json.loads((index_dir / "vocab.json").read_text(encoding="utf-8"))
+    return BM25QueryEncoder(analyzer, {t: i for i, t in enumerate(terms)})

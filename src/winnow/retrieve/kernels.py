@@ -1,0 +1,118 @@
+"""Top-k kernels over term-major postings: plain Python that numba compiles.
+
+The same source runs interpreted under ``NUMBA_DISABLE_JIT=1`` (the test suite does
+both), so the reference and the fast path cannot drift. Ranking order everywhere:
+higher score first, ties broken by lower document number.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+jit = numba.njit(cache=True, nogil=True)
+
+
+@jit
+def better(s1, d1, s2, d2):
+    """Whether (score s1, doc d1) ranks before (s2, d2)."""
+    return s1 > s2 or (s1 == s2 and d1 < d2)
+
+
+@jit
+def heap_offer(hs, hd, n, k, s, d):
+    """Offer a candidate to a size-``k`` heap whose root is the worst kept entry; return the new size.
+
+    Callers test ``n < k or better(s, d, hs[0], hd[0])`` inline first: a call costs far more
+    than the test (numba passes arrays with reference counting).
+    """
+    if n < k:
+        i = n
+        hs[i], hd[i] = s, d
+        while i > 0:  # sift up: a worse entry moves towards the root
+            parent = (i - 1) // 2
+            if better(hs[parent], hd[parent], hs[i], hd[i]):
+                hs[parent], hs[i] = hs[i], hs[parent]
+                hd[parent], hd[i] = hd[i], hd[parent]
+                i = parent
+            else:
+                break
+        return n + 1
+    if not better(s, d, hs[0], hd[0]):
+        return n
+    hs[0], hd[0] = s, d
+    i = 0
+    while True:  # sift down: swap with the worse child while it is worse than us
+        left = 2 * i + 1
+        if left >= n:
+            break
+        w = left
+        if left + 1 < n and better(hs[left], hd[left], hs[left + 1], hd[left + 1]):
+            w = left + 1
+        if better(hs[i], hd[i], hs[w], hd[w]):
+            hs[i], hs[w] = hs[w], hs[i]
+            hd[i], hd[w] = hd[w], hd[i]
+            i = w
+        else:
+            break
+    return n
+
+
+@jit
+def heap_sorted(hs, hd, n, out_docs, out_scores):
+    """Write the heap's ``n`` entries best-first into the output arrays (insertion sort: n is small)."""
+    for i in range(n):
+        s, d = hs[i], hd[i]
+        j = i
+        while j > 0 and better(s, d, out_scores[j - 1], out_docs[j - 1]):
+            out_scores[j], out_docs[j] = out_scores[j - 1], out_docs[j - 1]
+            j -= 1
+        out_scores[j], out_docs[j] = s, d
+    return n
+
+
+@jit
+def topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, acc, seen, touched, hs, hd,
+                    out_docs, out_scores):
+    """Term-at-a-time accumulation over every posting, then heap selection over touched docs.
+
+    ``acc`` (float32), ``seen`` (uint8) and ``touched`` (int32) are length-``n_docs`` buffers that
+    are all-zero on entry and left all-zero on exit. Returns the number of results written.
+    """
+    n_touched = 0
+    for i in range(len(q_terms)):
+        t = q_terms[i]
+        w = q_weights[i]
+        for p in range(indptr[t], indptr[t + 1]):
+            d = docids[p]
+            if seen[d] == 0:
+                seen[d] = 1
+                touched[n_touched] = d
+                n_touched += 1
+            acc[d] += w * impacts[p]
+    n = 0
+    for j in range(n_touched):
+        d = touched[j]
+        s = acc[d]
+        if n < k or s > hs[0] or (s == hs[0] and d < hd[0]):
+            n = heap_offer(hs, hd, n, k, s, d)
+        acc[d] = 0
+        seen[d] = 0
+    return heap_sorted(hs, hd, n, out_docs, out_scores)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def topk_batch(indptr, docids, impacts, q_ptr, q_terms, q_weights, k, n_docs, n_workers, out_docs, out_scores,
+               out_n):
+    """Exhaustive top-k for a batch of queries (CSR ``q_ptr``), queries spread over workers."""
+    n_queries = len(q_ptr) - 1
+    for w in numba.prange(n_workers):
+        acc = np.zeros(n_docs, dtype=np.float32)
+        seen = np.zeros(n_docs, dtype=np.uint8)
+        touched = np.empty(n_docs, dtype=np.int32)
+        hs = np.empty(k, dtype=np.float32)
+        hd = np.empty(k, dtype=np.int32)
+        for q in range(w, n_queries, n_workers):
+            lo, hi = q_ptr[q], q_ptr[q + 1]
+            out_n[q] = topk_exhaustive(indptr, docids, impacts, q_terms[lo:hi], q_weights[lo:hi], k, acc, seen,
+                                       touched, hs, hd, out_docs[q], out_scores[q])
