@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import partial
 from dataclasses import dataclass
 
 from winnow.analyze.stopwords import STOPWORDS
@@ -20,6 +21,9 @@ _LETTER = rf"[^\W\d_{_IDEO}]"
 # UAX#29 WB6/7 (letter MidLetter letter) and WB11/12 (digit MidNum digit) joiners.
 _JOIN = rf"(?:(?<={_LETTER})[.'’:·](?={_LETTER})|(?<=\d)[.,;'’](?=\d))"
 TOKEN_PATTERN = rf"[{_IDEO}]|[^\W{_IDEO}]+(?:{_JOIN}[^\W{_IDEO}]+)*"
+# Lucene's EnglishPossessiveFilter drops a token-final 's; removing it from the text first is the same.
+_POSSESSIVE = partial(re.compile(r"(?<=\w)['’][sS](?![\w.'’:·]\w)").sub, "")
+_MAX_STEM_CACHE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -65,13 +69,14 @@ class WordAnalyzer:
             self._stop = STOPWORDS[c.stopwords]
         else:
             self._stop = frozenset(w.lower() if c.lowercase else w for w in c.stopwords)
-        self._stem = None
+        self._stem_words = None
+        self._stems: dict[str, str] = {}
         if c.stemmer:
             import Stemmer
 
             if c.stemmer not in Stemmer.algorithms():
                 raise WinnowError(f"unknown stemmer {c.stemmer!r}; PyStemmer offers {Stemmer.algorithms()}")
-            self._stem = Stemmer.Stemmer(c.stemmer, 100_000).stemWords
+            self._stem_words = Stemmer.Stemmer(c.stemmer, 0).stemWords
 
     def analyze(self, text: str) -> list[str]:
         c = self.config
@@ -79,12 +84,22 @@ class WordAnalyzer:
             text = unicodedata.normalize(c.normalization, text)
         if c.lowercase:
             text = text.lower()
+        if c.possessive and ("'" in text or "’" in text):
+            text = _POSSESSIVE(text)
         tokens = self._findall(text)
-        if c.possessive:
-            tokens = [t[:-2] if t.endswith(("'s", "’s", "'S", "’S")) else t for t in tokens]
         stop, n = self._stop, c.min_length
         tokens = [t for t in tokens if t not in stop and len(t) >= n]
-        return self._stem(tokens) if self._stem else tokens
+        return self._stem(tokens) if self._stem_words else tokens
+
+    def _stem(self, tokens: list[str]) -> list[str]:
+        """Stem through a dictionary of known stems: a lookup is far cheaper than the stemmer."""
+        stems = self._stems
+        missing = [t for t in tokens if t not in stems]
+        if missing:
+            if len(stems) > _MAX_STEM_CACHE:
+                stems.clear()
+            stems.update(zip(missing, self._stem_words(missing)))
+        return [stems[t] for t in tokens]
 
     def save(self, folder) -> None:
         """Nothing to write: the whole config lives in :meth:`to_dict`."""

@@ -33,9 +33,14 @@ class SparseIndex:
             self.docids = np.load(seg / "docids.npy", mmap_mode="r")
             self.impacts = np.load(seg / "impacts.npy", mmap_mode="r")
             self.term_max = np.load(seg / "term_max.npy")
+            self.block_ptr = np.load(seg / "block_ptr.npy", mmap_mode="r")
+            self.block_last = np.load(seg / "block_last.npy", mmap_mode="r")
+            self.block_max = np.load(seg / "block_max.npy", mmap_mode="r")
         except (OSError, ValueError) as exc:
             raise IndexFormatError(f"{seg}: cannot read postings ({exc}); the index is damaged, rebuild it") from exc
         self.scale = float(self.manifest["impacts"]["scale"])
+        self.block_size = int(self.manifest["impacts"]["block_size"])
+        self.non_negative = float(self.manifest["impacts"]["min"]) >= 0
         self._ids = StringTable(seg, "doc_ids")
         self._store = StringTable(seg, "docstore") if self.manifest.get("stored") else None
 

@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from winnow.errors import InputError, WinnowError
+from winnow.index.blocks import BLOCK_SIZE, block_metadata
 from winnow.index.docstore import StringTableWriter, document_record
 from winnow.index.manifest import (FORMAT, FORMAT_VERSION, check_replaceable, commit_folder, describe_files,
                                    staging_folder, write_manifest)
@@ -181,15 +182,20 @@ def build_index(docs: Iterable[Document], encoder, out: str | Path, *, batch_siz
         impacts = np.asarray(encoder.finalize(postings, staging), dtype=np.float32)
         if not np.all(np.isfinite(impacts)):
             raise WinnowError("encoder produced non-finite impacts")
-        indptr = postings.indptr
+        indptr, docids = postings.indptr, postings.docids
         del postings
         (seg / "spill-raw-sorted.npy").unlink()
-        np.save(seg / "indptr.npy", indptr)
-        np.save(seg / "term_max.npy", _term_max(indptr, impacts))
+        min_impact = float(impacts.min()) if len(impacts) else 0.0
         scale = 1.0
         if quantize == "u8":
             impacts, scale = _quantize(impacts)
+        np.save(seg / "indptr.npy", indptr)
         np.save(seg / "impacts.npy", impacts)
+        np.save(seg / "term_max.npy", _term_max(indptr, impacts.astype(np.float32)))
+        for name, array in zip(("block_ptr", "block_last", "block_max"), block_metadata(indptr, docids, impacts)):
+            np.save(seg / f"{name}.npy", array)
+        docids.flush()
+        del docids
         (staging / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         manifest = {
             "format": FORMAT,
@@ -199,7 +205,8 @@ def build_index(docs: Iterable[Document], encoder, out: str | Path, *, batch_siz
             "n_docs": n_docs,
             "n_terms": len(vocab),
             "n_postings": int(indptr[-1]),
-            "impacts": {"dtype": str(impacts.dtype), "scale": scale},
+            "impacts": {"dtype": str(impacts.dtype), "scale": scale, "min": min_impact,
+                        "block_size": BLOCK_SIZE},
             "stored": bool(store),
             "segments": [{"name": "seg-0", "doc_base": 0, "n_docs": n_docs, "n_postings": int(indptr[-1])}],
             "files": describe_files(staging),

@@ -99,20 +99,3 @@ def topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, acc, seen, t
         acc[d] = 0
         seen[d] = 0
     return heap_sorted(hs, hd, n, out_docs, out_scores)
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def topk_batch(indptr, docids, impacts, q_ptr, q_terms, q_weights, k, n_docs, n_workers, out_docs, out_scores,
-               out_n):
-    """Exhaustive top-k for a batch of queries (CSR ``q_ptr``), queries spread over workers."""
-    n_queries = len(q_ptr) - 1
-    for w in numba.prange(n_workers):
-        acc = np.zeros(n_docs, dtype=np.float32)
-        seen = np.zeros(n_docs, dtype=np.uint8)
-        touched = np.empty(n_docs, dtype=np.int32)
-        hs = np.empty(k, dtype=np.float32)
-        hd = np.empty(k, dtype=np.int32)
-        for q in range(w, n_queries, n_workers):
-            lo, hi = q_ptr[q], q_ptr[q + 1]
-            out_n[q] = topk_exhaustive(indptr, docids, impacts, q_terms[lo:hi], q_weights[lo:hi], k, acc, seen,
-                                       touched, hs, hd, out_docs[q], out_scores[q])
