@@ -1,0 +1,138 @@
+"""ONNX Runtime backend: the whole pooled SPLADE function exported once and cached.
+
+The exported graph maps ``(input_ids, attention_mask)`` to pooled, activated vocabulary
+weights, so ONNX Runtime never hands back per-token logits. The file is written beside the
+model (``<model>/onnx/``) when that folder is writable (by its mode bits too: a root process
+may write anywhere, but a folder marked read-only is shared and stays untouched), otherwise under ``$WINNOW_CACHE/onnx``
+(default ``~/.cache/winnow/onnx``) in a folder named by a hash of the model's files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from winnow.errors import MissingExtraError, WinnowError
+
+logger = logging.getLogger(__name__)
+
+OPSET = 17
+
+
+def cache_root() -> Path:
+    """``$WINNOW_CACHE/onnx``, or ``~/.cache/winnow/onnx``."""
+    base = os.environ.get("WINNOW_CACHE")
+    return (Path(base) if base else Path.home() / ".cache" / "winnow") / "onnx"
+
+
+def _model_fingerprint(folder: Path) -> str:
+    import xxhash
+
+    digest = xxhash.xxh64(str(folder.resolve()).encode())
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix in (".json", ".safetensors", ".bin"):
+            stat = path.stat()
+            digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def onnx_path(folder: Path, pooling: str, activation: str, quantize: str) -> Path:
+    """Where the exported graph for these settings lives (it may not exist yet)."""
+    name = f"winnow-splade-{pooling}-{activation}{'-int8' if quantize == 'int8' else ''}.onnx"
+    if os.access(folder, os.W_OK) and folder.stat().st_mode & 0o222:
+        return folder / "onnx" / name
+    return cache_root() / _model_fingerprint(folder) / name
+
+
+def _write_atomically(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def export_onnx(folder: Path, pooling: str, activation: str, path: Path) -> None:
+    """Export the pooled function of the masked-language model in ``folder`` to ``path``."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise MissingExtraError("torch", "torch") from exc
+    from winnow.encode.pooling import make_pooled_mlm
+    from winnow.encode.torch_backend import load_masked_lm
+
+    module = make_pooled_mlm(load_masked_lm(folder), pooling, activation)
+    example = (torch.ones((2, 8), dtype=torch.int64), torch.ones((2, 8), dtype=torch.int64))
+    axes = {0: "batch", 1: "tokens"}
+    logger.info("exporting %s to ONNX at %s", folder, path)
+    with torch.inference_mode():
+        _write_atomically(
+            path,
+            lambda tmp: torch.onnx.export(
+                module,
+                example,
+                tmp,
+                input_names=["input_ids", "attention_mask"],
+                output_names=["weights"],
+                dynamic_axes={"input_ids": axes, "attention_mask": axes, "weights": {0: "batch"}},
+                opset_version=OPSET,
+                dynamo=False,
+            ),
+        )
+
+
+def ensure_onnx(folder: Path, pooling: str, activation: str, quantize: str) -> Path:
+    """Return the cached graph for these settings, exporting (and quantising) it on first use."""
+    path = onnx_path(folder, pooling, activation, quantize)
+    if path.exists():
+        return path
+    fp32 = onnx_path(folder, pooling, activation, "none")
+    if not fp32.exists():
+        export_onnx(folder, pooling, activation, fp32)
+    if quantize == "int8":
+        try:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+        except ImportError as exc:
+            raise MissingExtraError("onnxruntime", "onnx") from exc
+        logger.info("quantising %s to int8", fp32)
+        _write_atomically(path, lambda tmp: quantize_dynamic(str(fp32), tmp, weight_type=QuantType.QInt8))
+    return path
+
+
+class OnnxBackend:
+    """Maps padded token ids to pooled vocabulary weights with ONNX Runtime.
+
+    Args:
+        folder: The masked-language model folder.
+        pooling: ``max`` or ``sum``.
+        activation: ``relu`` or ``log1p_relu``.
+        threads: Intra-op threads of the session.
+        quantize: ``none`` or ``int8``.
+    """
+
+    def __init__(self, folder: Path, pooling: str, activation: str, threads: int, quantize: str = "none"):
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise MissingExtraError("onnxruntime", "onnx") from exc
+        self.path = ensure_onnx(folder, pooling, activation, quantize)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors on damaged files
+            raise WinnowError(f"cannot load ONNX graph {self.path} ({exc}); delete it to export it again") from exc
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Return ``(batch, vocabulary)`` float32 weights for int64 ``(batch, tokens)`` inputs."""
+        (out,) = self.session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})
+        return out

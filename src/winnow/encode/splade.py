@@ -1,0 +1,61 @@
+"""SPLADE: one masked-language model encodes both queries and documents (siamese).
+
+Spec: ``splade:MODEL[:key=value,...]`` with the options of
+:class:`~winnow.encode.options.EncoderOptions`. Impacts are the document weights unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from winnow.encode.mlm_encoder import MLMDocumentEncoder, MLMSparseModel
+from winnow.encode.options import EncoderOptions, parse_options
+from winnow.errors import WinnowError
+
+DEFAULT_QUERY_MAX_LENGTH = 64
+
+
+class SpladeEncoder(MLMDocumentEncoder):
+    """Document encoder of a SPLADE index (see :class:`~winnow.encode.base.DocumentEncoder`)."""
+
+    kind = "splade"
+
+    def finalize(self, postings, out_dir: Path) -> np.ndarray:
+        """SPLADE weights are the impacts: return the raw column as float32."""
+        return np.ascontiguousarray(postings.raw[:, 0], dtype=np.float32)
+
+
+class SpladeQueryEncoder:
+    """Encodes queries with the same model and settings as the documents (no pruning).
+
+    Args:
+        model: The model's folder or Hugging Face id, as saved in the index config.
+        options: The index's encoder options.
+    """
+
+    def __init__(self, model: str, options: EncoderOptions):
+        self.sparse_model = MLMSparseModel(model, options)
+        self.max_length = options.query_max_length or DEFAULT_QUERY_MAX_LENGTH
+
+    def encode_query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        batch = self.sparse_model.encode_texts([text], self.max_length, prune=False)
+        return batch.indices, batch.values
+
+
+def build_encoder(model: str | None, options: dict[str, str]) -> SpladeEncoder:
+    """Build the document encoder for ``splade:MODEL:options``.
+
+    Raises:
+        WinnowError: without a model, or on an unknown option or bad value.
+    """
+    if not model:
+        raise WinnowError("the splade encoder needs a model: splade:MODEL (a folder or a Hugging Face id)")
+    return SpladeEncoder(model, parse_options(options))
+
+
+def load_query_encoder(config: dict, index_dir: Path) -> SpladeQueryEncoder:
+    """Rebuild the query encoder from the config saved by :meth:`SpladeEncoder.config`."""
+    options = EncoderOptions(**config["options"])
+    return SpladeQueryEncoder(config["model"], options)

@@ -1,0 +1,48 @@
+"""PyTorch backend: the pooled SPLADE function of :mod:`winnow.encode.pooling` run eagerly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from winnow.errors import MissingExtraError
+
+
+def load_masked_lm(folder: Path):
+    """Load a transformers ``*ForMaskedLM`` model from ``folder`` in eval mode (float32)."""
+    try:
+        from transformers import AutoModelForMaskedLM
+    except ImportError as exc:
+        raise MissingExtraError("transformers", "torch") from exc
+    return AutoModelForMaskedLM.from_pretrained(str(folder)).float().eval()
+
+
+class TorchBackend:
+    """Maps padded token ids to pooled vocabulary weights with PyTorch.
+
+    Args:
+        folder: The masked-language model folder.
+        pooling: ``max`` or ``sum``.
+        activation: ``relu`` or ``log1p_relu``.
+        threads: Intra-op threads (``torch.set_num_threads`` is process-wide).
+        precision: ``float32`` or ``bfloat16`` for the vocabulary projection.
+    """
+
+    def __init__(self, folder: Path, pooling: str, activation: str, threads: int, precision: str = "float32"):
+        try:
+            import torch
+        except ImportError as exc:
+            raise MissingExtraError("torch", "torch") from exc
+        from winnow.encode.pooling import make_pooled_mlm
+
+        torch.set_num_threads(threads)
+        self._torch = torch
+        self.module = make_pooled_mlm(load_masked_lm(folder), pooling, activation, head_dtype=precision)
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Return ``(batch, vocabulary)`` float32 weights for int64 ``(batch, tokens)`` inputs."""
+        torch = self._torch
+        with torch.inference_mode():
+            out = self.module(torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
+        return out.float().numpy()

@@ -1,0 +1,142 @@
+"""Tiny random models built once per session from the fixture corpus (no model hub)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from winnow.types import Document
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "tiny"
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def load_docs() -> list[Document]:
+    docs = []
+    for line in (DATA / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        docs.append(Document(record["_id"], record["text"], record.get("title", "")))
+    return docs
+
+
+def load_queries() -> list[str]:
+    return [json.loads(line)["text"] for line in (DATA / "queries.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="session")
+def docs() -> list[Document]:
+    return load_docs()
+
+
+@pytest.fixture(scope="session")
+def queries() -> list[str]:
+    return load_queries()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory):
+    """Keep exported ONNX graphs out of the user's cache."""
+
+
+    path = tmp_path_factory.mktemp("winnow-cache")
+    old = os.environ.get("WINNOW_CACHE")
+    os.environ["WINNOW_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("WINNOW_CACHE", None)
+    else:
+        os.environ["WINNOW_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def tiny_mlm(tmp_path_factory) -> Path:
+    """A random 2-layer BertForMaskedLM with a WordPiece vocabulary trained on the fixture corpus."""
+    pytest.importorskip("torch")
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-mlm")
+    texts = [d.full_text for d in load_docs()] + load_queries()
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=400, special_tokens=SPECIAL_TOKENS))
+    fast = BertTokenizerFast(tokenizer_object=tokenizer, model_max_length=128)
+    fast.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(fast), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=128
+    )
+    model = BertForMaskedLM(config)
+    with torch.no_grad():  # a larger output bias makes many logits positive, so vectors are not trivially sparse
+        model.cls.predictions.bias.normal_(0.0, 1.0)
+    model.save_pretrained(folder)
+    return folder
+
+
+def copy_model(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def idf_weights(tiny_mlm) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    from tokenizers import Tokenizer
+
+    size = Tokenizer.from_file(str(tiny_mlm / "tokenizer.json")).get_vocab_size()
+    return rng.uniform(0.5, 3.0, size).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def st_splade_dir(tiny_mlm, tmp_path_factory) -> Path:
+    """The tiny model saved by sentence-transformers as MLMTransformer + SpladePooling."""
+    st = pytest.importorskip("sentence_transformers")
+    from sentence_transformers.sparse_encoder.modules import MLMTransformer, SpladePooling
+
+    folder = tmp_path_factory.mktemp("st-splade") / "model"
+    st.SparseEncoder(modules=[MLMTransformer(str(tiny_mlm), max_seq_length=64), SpladePooling("max")]).save(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def st_router_dir(tiny_mlm, idf_weights, tmp_path_factory) -> Path:
+    """An inference-free sentence-transformers Router: SparseStaticEmbedding queries, MLM documents."""
+    st = pytest.importorskip("sentence_transformers")
+    import torch
+    from sentence_transformers.sparse_encoder.modules import MLMTransformer, Router, SparseStaticEmbedding, SpladePooling
+
+    doc = MLMTransformer(str(tiny_mlm), max_seq_length=64)
+    query = SparseStaticEmbedding(tokenizer=doc.tokenizer, weight=torch.from_numpy(idf_weights.copy()), frozen=True)
+    router = Router.for_query_document(query_modules=[query], document_modules=[doc, SpladePooling("max")])
+    folder = tmp_path_factory.mktemp("st-router") / "model"
+    st.SparseEncoder(modules=[router], similarity_fn_name="dot").save(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def opensearch_dir(tiny_mlm, idf_weights, tmp_path_factory) -> Path:
+    """An OpenSearch-style ``doc-*`` folder: the MLM plus ``idf.json`` (token -> weight)."""
+    from tokenizers import Tokenizer
+
+    folder = copy_model(tiny_mlm, tmp_path_factory.mktemp("opensearch") / "model")
+    vocab = Tokenizer.from_file(str(tiny_mlm / "tokenizer.json")).get_vocab()
+    (folder / "idf.json").write_text(json.dumps({token: float(idf_weights[i]) for token, i in vocab.items()}), encoding="utf-8")
+    return folder
+
+
+def to_postings(batch, vocab_size: int):
+    """Term-major postings of a batch of document vectors (what the index builder hands finalize)."""
+    import scipy.sparse
+
+    from winnow.index.postings import Postings
+
+    csc = scipy.sparse.csr_matrix((batch.values, batch.indices, batch.indptr), shape=(len(batch), vocab_size)).tocsc()
+    csc.sort_indices()
+    return Postings(csc.indptr.astype(np.int64), csc.indices.astype(np.int32), csc.data.astype(np.float32)[:, None], len(batch))
