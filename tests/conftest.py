@@ -93,3 +93,13 @@ def write_vector_index():
         return Path(path)
 
     return write
+
+
+@pytest.fixture(scope="session")
+def vector_corpus():
+    """``vector_corpus(rows, n_terms, fail_at=None) -> (docs, encoder)`` for :func:`build_index`."""
+
+    def make(rows, n_terms: int, fail_at: int | None = None):
+        return vector_docs(len(rows)), VectorEncoder(rows, n_terms, fail_at)
+
+    return make
