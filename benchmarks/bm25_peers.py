@@ -12,8 +12,11 @@ Columns (see ``_peers.py`` for exactly what each phase times):
   docs/s      documents / build seconds; the build reads corpus.jsonl, tokenizes, indexes
               and writes the index to disk.
   index MB    bytes of the index folder on disk (bm25s: its ``save()`` folder + doc ids).
+              No engine stores document texts (winnow: ``store=False`` unless ``--store``).
   build RSS   peak RSS of the build process.
-  load s      opening the index from disk (memory-mapped where the engine can).
+  load s      opening the index from disk (memory-mapped where the engine can) in a fresh
+              process, after ``import <engine>``; includes imports the engine defers to load.
+  reload s    opening it a second time in that process (the open itself, page cache warm).
   1st q s     the first query after loading: JIT compiles and lazy loading.
   qps 1×      test queries / seconds, one query at a time from one caller thread,
               query tokenization included; best of ``--repeats``.
@@ -41,7 +44,7 @@ DEFAULT_PEERS = "winnow,bm25s-numba,tantivy"
 COLUMNS = [  # (header, key, format)
     ("engine", "engine", "{}"), ("version", "version", "{}"), ("docs/s", "docs_per_s", "{:,.0f}"),
     ("build s", "index_s", "{:,.1f}"), ("index MB", "index_mb", "{:,.1f}"),
-    ("build RSS MB", "build_rss_mb", "{:,}"), ("load s", "load_s", "{:.3f}"),
+    ("build RSS MB", "build_rss_mb", "{:,}"), ("load s", "load_s", "{:.2f}"), ("reload s", "reload_s", "{:.3f}"),
     ("1st q s", "first_query_s", "{:.3f}"), ("qps 1×", "qps_single", "{:,.0f}"),
     ("qps batch", "qps_batch", "{:,.0f}"), ("nDCG@10", "ndcg10", "{:.4f}"),
     ("search RSS MB", "search_rss_mb", "{:,}"),
@@ -74,7 +77,7 @@ def bench_one(engine: str, data: str, a) -> dict:
     work = tempfile.mkdtemp(prefix=f"bm25-{engine}-", dir=a.workdir)
     index_dir = os.path.join(work, "index")  # does not exist yet: each engine creates it
     common = [engine, data, index_dir, "--k", str(a.k), "--k1", str(a.k1), "--b", str(a.b),
-              "--repeats", str(a.repeats), "--threads", str(a.threads)]
+              "--repeats", str(a.repeats), "--threads", str(a.threads)] + ["--store"] * a.store
     try:
         res = {"engine": engine, "dataset": os.path.basename(os.path.normpath(data))}
         res.update(run_child(python, ["build", *common], a.timeout, env))
@@ -126,6 +129,8 @@ def main() -> None:
                     help="python of the peers venv (default $PEERS_PYTHON)")
     ap.add_argument("--src", help="folder prepended to the children's PYTHONPATH")
     ap.add_argument("--workdir", help="where indexes are built (default: the system temp dir)")
+    ap.add_argument("--store", action="store_true",
+                    help="winnow also stores document texts (the peers here store only ids)")
     ap.add_argument("--keep-index", action="store_true")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per child process")
     ap.add_argument("--json", help="write all results here")
