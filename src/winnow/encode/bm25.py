@@ -131,12 +131,12 @@ class BM25QueryEncoder:
         self.analyzer, self.vocab = analyzer, vocab
 
     def encode_query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        get = self.vocab.get
-        ids = [i for i in map(get, self.analyzer.analyze(text)) if i is not None]
-        if not ids:
-            return np.zeros(0, np.int32), np.zeros(0, np.float32)
-        terms, counts = np.unique(np.asarray(ids, dtype=np.int32), return_counts=True)
-        return terms, counts.astype(np.float32)
+        counts: dict[int, int] = {}
+        for i in map(self.vocab.get, self.analyzer.analyze(text)):
+            if i is not None:
+                counts[i] = counts.get(i, 0) + 1
+        return (np.fromiter(counts.keys(), np.int32, len(counts)),
+                np.fromiter(counts.values(), np.float32, len(counts)))
 
 
 class BM25Encoder:

@@ -12,6 +12,8 @@ import numpy as np
 
 jit = numba.njit(cache=True, nogil=True)
 
+DENSE_FACTOR = 4  # scan all documents when postings * DENSE_FACTOR >= n_docs (measured, scifact/nfcorpus)
+
 
 @jit
 def better(s1, d1, s2, d2):
@@ -74,11 +76,35 @@ def heap_sorted(hs, hd, n, out_docs, out_scores):
 @jit
 def topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, acc, seen, touched, hs, hd,
                     out_docs, out_scores):
-    """Term-at-a-time accumulation over every posting, then heap selection over touched docs.
+    """Term-at-a-time accumulation over every posting, then heap selection.
 
     ``acc`` (float32), ``seen`` (uint8) and ``touched`` (int32) are length-``n_docs`` buffers that
-    are all-zero on entry and left all-zero on exit. Returns the number of results written.
+    are all-zero on entry and left all-zero on exit. When the query's postings are a sizeable
+    fraction of the collection, documents are marked without branching and the selection scans
+    every document (dense); otherwise touched documents are listed as they come (sparse).
+    Returns the number of results written.
     """
+    n_docs = len(acc)
+    cost = 0
+    for i in range(len(q_terms)):
+        cost += indptr[q_terms[i] + 1] - indptr[q_terms[i]]
+    n = 0
+    if DENSE_FACTOR * cost >= n_docs:
+        for i in range(len(q_terms)):
+            t = q_terms[i]
+            w = q_weights[i]
+            for p in range(indptr[t], indptr[t + 1]):
+                d = docids[p]
+                seen[d] = 1
+                acc[d] += w * impacts[p]
+        for d in range(n_docs):
+            if seen[d]:
+                s = acc[d]
+                if n < k or s > hs[0] or (s == hs[0] and d < hd[0]):
+                    n = heap_offer(hs, hd, n, k, s, d)
+                acc[d] = 0
+                seen[d] = 0
+        return heap_sorted(hs, hd, n, out_docs, out_scores)
     n_touched = 0
     for i in range(len(q_terms)):
         t = q_terms[i]
@@ -90,7 +116,6 @@ def topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, acc, seen, t
                 touched[n_touched] = d
                 n_touched += 1
             acc[d] += w * impacts[p]
-    n = 0
     for j in range(n_touched):
         d = touched[j]
         s = acc[d]
