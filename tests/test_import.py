@@ -1,0 +1,28 @@
+"""``import winnow`` is pure: no heavy dependency loads until a feature needs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("numba", "torch", "transformers", "typer", "rich")
+
+
+def modules_after(code: str) -> list[str]:
+    probe = f"import sys, json\n{code}\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_import_winnow_loads_no_heavy_module():
+    assert modules_after("import winnow") == []
+
+
+def test_value_types_load_no_heavy_module():
+    assert modules_after("import winnow\nwinnow.Document('a', 'b'); winnow.Run({})") == []
+
+
+def test_the_probe_can_see_heavy_modules():
+    """Guard against a probe that could never fail: numba does show up once kernels load."""
+    assert "numba" in modules_after("import winnow.retrieve.kernels")
