@@ -1,4 +1,5 @@
-"""Searcher: exact top-k equals brute-force scoring on random indexes, single and batch alike."""
+"""Searcher: exact top-k equals brute-force scoring on random indexes, single and batch alike,
+whichever strategy (exhaustive, MaxScore, auto) answers."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from winnow.errors import WinnowError
-from winnow.retrieve.searcher import Searcher
+from winnow.retrieve.searcher import STRATEGIES, Searcher
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -85,7 +86,9 @@ def test_search_vector_equals_brute_force(write_vector_index, data, corpus):
         searcher = Searcher(write_vector_index(rows, n_terms, Path(tmp) / "ix"))
         for query in data.draw(st.lists(queries(n_terms, len(rows)), min_size=1, max_size=4)):
             terms, weights, k = split(query)
-            assert_hits_equal(searcher.search_vector(terms, weights, k), *brute_force(rows, n_terms, terms, weights, k))
+            expected = brute_force(rows, n_terms, terms, weights, k)
+            for strategy in STRATEGIES:
+                assert_hits_equal(searcher.search_vector(terms, weights, k, strategy=strategy), *expected)
 
 
 @SETTINGS
@@ -97,11 +100,12 @@ def test_search_vectors_batch_equals_single_and_brute_force(write_vector_index, 
     vectors = [split(q)[:2] for q in batch]
     with tempfile.TemporaryDirectory() as tmp:
         searcher = Searcher(write_vector_index(rows, n_terms, Path(tmp) / "ix"))
-        results = searcher.search_vectors(vectors, k, threads=threads)
+        strategy = data.draw(st.sampled_from(STRATEGIES))
+        results = searcher.search_vectors(vectors, k, threads=threads, strategy=strategy)
         assert len(results) == len(vectors)
         for (terms, weights), hits in zip(vectors, results):
             assert_hits_equal(hits, *brute_force(rows, n_terms, terms, weights, k))
-            single = searcher.search_vector(terms, weights, k)
+            single = searcher.search_vector(terms, weights, k, strategy=strategy)
             np.testing.assert_array_equal(hits.docnos, single.docnos)
             np.testing.assert_array_equal(hits.scores, single.scores)  # exactly, not just close
             assert hits.ids == single.ids
@@ -119,8 +123,10 @@ def small(write_vector_index, tmp_path_factory) -> Searcher:
     ([-1, 7, 99], [1.0, 1.0, 1.0], 5),  # no term known to the index
     ([3], [1.0], 5),  # a known term without postings
 ])
-def test_degenerate_queries_give_empty_hits(small, terms, weights, k):
-    for hits in [small.search_vector(terms, weights, k), *small.search_vectors([(terms, weights)] * 2, k)]:
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_degenerate_queries_give_empty_hits(small, terms, weights, k, strategy):
+    single = small.search_vector(terms, weights, k, strategy=strategy)
+    for hits in [single, *small.search_vectors([(terms, weights)] * 2, k, strategy=strategy)]:
         assert len(hits) == 0 and hits.ids == () and len(hits.scores) == 0 and len(hits.docnos) == 0
 
 
@@ -136,6 +142,11 @@ def test_negative_k_is_an_error(small):
         small.search_vector(np.array([0]), np.array([1.0]), k=-1)
     with pytest.raises(WinnowError, match="k must be >= 0"):
         small.search_vectors([(np.array([0]), np.array([1.0]))], k=-1)
+
+
+def test_unknown_strategy_is_an_error(small):
+    with pytest.raises(WinnowError, match="unknown strategy"):
+        small.search_vector(np.array([0]), np.array([1.0]), k=3, strategy="wand")
 
 
 def test_mismatched_query_shapes_are_an_error(small):
