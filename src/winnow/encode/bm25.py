@@ -24,9 +24,12 @@ multifield condition does. ``lengths=lucene`` rounds document lengths as Lucene'
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
+import os
+from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -124,6 +127,43 @@ class BM25Config:
         return self.lengths == "lucene" or (self.lengths == "auto" and self.variant == "lucene")
 
 
+_WORKER_ANALYZER = None
+
+
+def _worker_analyze(fields):
+    return _analyze_batch(_WORKER_ANALYZER, fields)
+
+
+def _analyze_batch(analyzer, fields: list[tuple[str, ...]]):
+    """Term frequencies of a batch over batch-local term numbers.
+
+    Returns ``(terms, lengths, batch)``: the batch's distinct terms, each document's analysed length
+    per field, and a CSR batch whose indices number ``terms`` and whose values hold one term
+    frequency per field.
+    """
+    analyze = analyzer.analyze
+    local: dict[str, int] = {}
+    setdefault = local.setdefault
+    n_fields = len(fields[0]) if fields else 1
+    lengths = np.zeros((len(fields), n_fields), dtype=np.int32)
+    ids: list[int] = []
+    for i, texts in enumerate(fields):
+        for f, text in enumerate(texts):
+            terms = analyze(text)
+            lengths[i, f] = len(terms)
+            ids.extend([setdefault(t, len(local)) for t in terms])
+    flat = lengths.ravel()
+    row = np.repeat(np.arange(len(fields) * n_fields) // n_fields, flat)
+    col = np.repeat(np.tile(np.arange(n_fields), len(fields)), flat)
+    key = (row.astype(np.int64) << 32) | np.asarray(ids, dtype=np.int64)
+    uniq, inverse = np.unique(key, return_inverse=True)
+    counts = np.bincount(col * len(uniq) + inverse, minlength=n_fields * len(uniq))
+    values = counts.reshape(n_fields, len(uniq)).T.astype(np.float32)
+    indptr = np.zeros(len(fields) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(uniq >> 32, minlength=len(fields)), out=indptr[1:])
+    return list(local), lengths, SparseBatch(indptr, (uniq & 0xFFFFFFFF).astype(np.int32), values)
+
+
 class BM25QueryEncoder:
     """Analyze a query; each known term weighs its number of occurrences."""
 
@@ -144,9 +184,10 @@ class BM25Encoder:
 
     kind = "bm25"
 
-    def __init__(self, config: BM25Config | None = None, analyzer=None):
+    def __init__(self, config: BM25Config | None = None, analyzer=None, workers: int | None = None):
         self.params = config or BM25Config()
         self.analyzer = analyzer or WordAnalyzer()
+        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
         self._vocab: dict[str, int] = {}
         self._lengths: list[np.ndarray] = []
 
@@ -160,28 +201,42 @@ class BM25Encoder:
     def vocabulary(self) -> list[str]:
         return list(self._vocab)
 
+    def _fields(self, docs: Sequence[Document]) -> list[tuple[str, ...]]:
+        if self.params.fields == "multifield":
+            return [(d.title, d.text) for d in docs]
+        return [(d.full_text,) for d in docs]
+
     def encode_documents(self, docs: Sequence[Document]) -> SparseBatch:
-        multi = self.params.fields == "multifield"
-        analyze, setdefault, vocab = self.analyzer.analyze, self._vocab.setdefault, self._vocab
-        n_fields = self.n_columns
-        lengths = np.zeros((len(docs), n_fields), dtype=np.int32)
-        ids: list[int] = []
-        for i, doc in enumerate(docs):
-            for f, text in enumerate((doc.title, doc.text) if multi else (doc.full_text,)):
-                terms = analyze(text)
-                lengths[i, f] = len(terms)
-                ids.extend([setdefault(t, len(vocab)) for t in terms])
+        return self._merge(_analyze_batch(self.analyzer, self._fields(docs)))
+
+    def encode_stream(self, batches: Iterable[Sequence[Document]]) -> Iterator[SparseBatch]:
+        """Encode batches in order, analysing them in ``workers`` processes (fork) when there are several."""
+        batches = iter(batches)
+        first = next(batches, None)
+        if first is None:
+            return
+        yield self.encode_documents(first)
+        if self.workers <= 1 or "fork" not in mp.get_all_start_methods():
+            yield from map(self.encode_documents, batches)
+            return
+        global _WORKER_ANALYZER
+        _WORKER_ANALYZER = self.analyzer  # inherited by the forked workers
+        with mp.get_context("fork").Pool(self.workers) as pool:
+            pending: deque = deque()
+            for batch in batches:
+                pending.append(pool.apply_async(_worker_analyze, (self._fields(batch),)))
+                if len(pending) > 2 * self.workers:  # bounded read-ahead
+                    yield self._merge(pending.popleft().get())
+            while pending:
+                yield self._merge(pending.popleft().get())
+
+    def _merge(self, analysed) -> SparseBatch:
+        """Map a batch's local term numbers to global term ids, growing the vocabulary."""
+        terms, lengths, batch = analysed
+        setdefault, vocab = self._vocab.setdefault, self._vocab
+        mapping = np.fromiter((setdefault(t, len(vocab)) for t in terms), dtype=np.int32, count=len(terms))
         self._lengths.append(lengths)
-        flat = lengths.ravel()
-        row = np.repeat(np.arange(len(docs) * n_fields) // n_fields, flat)
-        col = np.repeat(np.tile(np.arange(n_fields), len(docs)), flat)
-        key = (row.astype(np.int64) << 32) | np.asarray(ids, dtype=np.int64)
-        uniq, inverse = np.unique(key, return_inverse=True)
-        counts = np.bincount(col * len(uniq) + inverse, minlength=n_fields * len(uniq))
-        values = counts.reshape(n_fields, len(uniq)).T.astype(np.float32)
-        indptr = np.zeros(len(docs) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(uniq >> 32, minlength=len(docs)), out=indptr[1:])
-        return SparseBatch(indptr, (uniq & 0xFFFFFFFF).astype(np.int32), values)
+        return SparseBatch(batch.indptr, mapping[batch.indices], batch.values)
 
     def finalize(self, postings: Postings, out_dir: Path) -> np.ndarray:
         p = self.params
@@ -245,12 +300,13 @@ def _parse(value: str, typ):
 def build_encoder(model: str | None, options: dict) -> BM25Encoder:
     """Build from spec options, e.g. ``bm25:k1=1.2,b=0.75,variant=bm25+,stemmer=english``.
 
-    ``model`` (``bm25:TOKENIZER``) switches to a subword analyzer over that tokenizer.
+    ``model`` (``bm25:TOKENIZER``) switches to a subword analyzer over that tokenizer;
+    ``workers`` sets the number of analysing processes (default: the number of cores, up to 8).
     """
-    unknown = set(options) - set(_OPTIONS) - set(_ANALYZER_OPTIONS) - {"tokenizer"}
+    unknown = set(options) - set(_OPTIONS) - set(_ANALYZER_OPTIONS) - {"tokenizer", "workers"}
     if unknown:
         raise WinnowError(f"unknown bm25 option(s) {sorted(unknown)}; valid: "
-                          f"{', '.join([*_OPTIONS, *_ANALYZER_OPTIONS, 'tokenizer'])}")
+                          f"{', '.join([*_OPTIONS, *_ANALYZER_OPTIONS, 'tokenizer', 'workers'])}")
     raw = {k: (_parse(v, _OPTIONS[k]) if isinstance(v, str) else v) for k, v in options.items() if k in _OPTIONS}
     if raw.get("delta") is None and raw.get("variant") == "bm25+":
         raw["delta"] = 1.0
@@ -262,7 +318,8 @@ def build_encoder(model: str | None, options: dict) -> BM25Encoder:
         a = {k: (_parse(v, _ANALYZER_OPTIONS[k]) if isinstance(v, str) else v)
              for k, v in options.items() if k in _ANALYZER_OPTIONS}
         analyzer = WordAnalyzer(WordAnalyzerConfig(**a))
-    return BM25Encoder(config, analyzer)
+    workers = options.get("workers")
+    return BM25Encoder(config, analyzer, _parse(workers, int) if isinstance(workers, str) else workers)
 
 
 def load_query_encoder(config: dict, index_dir: Path) -> BM25QueryEncoder:

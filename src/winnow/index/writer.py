@@ -156,17 +156,27 @@ def build_index(docs: Iterable[Document], encoder, out: str | Path, *, batch_siz
         ids = StringTableWriter(seg, "doc_ids")
         store_w = StringTableWriter(seg, "docstore") if store else None
         seen: set[str] = set()
+
+        def recorded(batches):  # ids and stored documents, written as batches go to the encoder
+            count = 0
+            for batch in batches:
+                for doc in batch:
+                    count += 1
+                    if doc.id in seen:
+                        raise InputError(f"duplicate document id {doc.id!r} (document {count})")
+                    seen.add(doc.id)
+                    ids.add(doc.id)
+                    if store_w:
+                        store_w.add(document_record(doc.title, doc.text, doc.metadata))
+                yield batch
+
+        batches = recorded(_batches(docs, batch_size))
+        stream = encoder.encode_stream(batches) if hasattr(encoder, "encode_stream") else \
+            map(encoder.encode_documents, batches)
         n_docs = 0
-        for batch in _batches(docs, batch_size):
-            for i, doc in enumerate(batch):
-                if doc.id in seen:
-                    raise InputError(f"duplicate document id {doc.id!r} (document {n_docs + i + 1})")
-                seen.add(doc.id)
-                ids.add(doc.id)
-                if store_w:
-                    store_w.add(document_record(doc.title, doc.text, doc.metadata))
-            spill.add(encoder.encode_documents(batch), n_docs)
-            n_docs += len(batch)
+        for sparse in stream:
+            spill.add(sparse, n_docs)
+            n_docs += len(sparse)
             if progress:
                 progress(n_docs)
         del seen
