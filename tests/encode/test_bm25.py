@@ -221,8 +221,6 @@ def test_spec_parsing():
     assert build_encoder("bm25:stemmer=none").analyzer.analyze("the fairly") == ["fairly"]
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="bug: _parse maps 'none' to None and WordAnalyzer iterates stopwords=None")
 def test_stopwords_none_in_a_spec_turns_stopwords_off():
     """``stopwords=none`` names the built-in empty list (analyze/stopwords.py)."""
     encoder = build_encoder("bm25:stopwords=none")

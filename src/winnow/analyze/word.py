@@ -35,7 +35,7 @@ class WordAnalyzerConfig:
         lowercase: fold case.
         normalization: Unicode normal form applied first (``NFKC``, ``NFC``...) or ``None``.
         possessive: strip a trailing ``'s`` (Lucene's EnglishPossessiveFilter).
-        stopwords: a built-in list name (``lucene``, ``none``) or an explicit list.
+        stopwords: a built-in list name (``lucene``, ``none``), an explicit list, or ``None``.
         stemmer: a PyStemmer algorithm (``porter`` = Lucene's PorterStemFilter, ``english`` =
             Snowball Porter2, ``german``...) or ``None``.
         min_length: drop shorter tokens (after filtering, before stemming).
@@ -63,7 +63,9 @@ class WordAnalyzer:
         self.config = config or WordAnalyzerConfig()
         c = self.config
         self._findall = re.compile(c.pattern).findall
-        if isinstance(c.stopwords, str):
+        if c.stopwords is None:
+            self._stop = frozenset()
+        elif isinstance(c.stopwords, str):
             if c.stopwords not in STOPWORDS:
                 raise WinnowError(f"unknown stopword list {c.stopwords!r}; choose {sorted(STOPWORDS)} or pass a list")
             self._stop = STOPWORDS[c.stopwords]
