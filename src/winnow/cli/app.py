@@ -61,13 +61,18 @@ def search(
     k: int = typer.Option(10, "-k", help="Number of results."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     terms: int = typer.Option(3, help="Top contributing terms shown per hit."),
+    strategy: str = typer.Option("auto", help="auto, exhaustive, maxscore (exact) or approx."),
+    query_cut: int = typer.Option(0, help="approx: query terms that find candidates (0 = all)."),
+    prune_factor: float = typer.Option(1.0, help="approx: skip documents whose bound x factor cannot enter."),
 ) -> None:
     """Search an index."""
     from winnow.api import load_index
+    from winnow.retrieve.searcher import Approx
 
     start = time.perf_counter()
     searcher = load_index(index_dir, verify=False)
-    hits = searcher.search(query, k)
+    searcher.approx = Approx(query_cut, prune_factor)
+    hits = searcher.search(query, k, strategy)
     elapsed = (time.perf_counter() - start) * 1000
     rows = []
     for rank, (doc_id, score) in enumerate(hits, 1):
@@ -119,6 +124,18 @@ def eval_(
     table.add_row("mrt_ms", f"{result.mrt_ms:.3f}")
     table.add_row("qps_batch", f"{result.qps_batch:,.0f}")
     Console().print(table)
+
+
+@app.command()
+def prune(
+    index_dir: Path = typer.Argument(..., help="Index folder."),
+    max_postings: int = typer.Option(..., help="Postings kept per term (its highest impacts)."),
+) -> None:
+    """Add statically pruned postings to an index, for --strategy approx."""
+    from winnow.index.pruned import add_pruned_postings
+
+    stats = add_pruned_postings(index_dir, max_postings)
+    console.print(f"kept {stats['n_postings']:,} postings (at most {max_postings:,} per term) in {index_dir}")
 
 
 @app.command()

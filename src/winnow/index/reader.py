@@ -11,6 +11,7 @@ import numpy as np
 from winnow.errors import IndexFormatError
 from winnow.index.docstore import StringTable
 from winnow.index.manifest import read_manifest
+from winnow.index.pruned import PRUNED
 
 
 class SparseIndex:
@@ -38,6 +39,8 @@ class SparseIndex:
             self.block_max = np.load(seg / "block_max.npy", mmap_mode="r")
         except (OSError, ValueError) as exc:
             raise IndexFormatError(f"{seg}: cannot read postings ({exc}); the index is damaged, rebuild it") from exc
+        self.pruned = tuple(np.load(seg / f"pruned-{name}.npy", mmap_mode="r") for name in PRUNED) \
+            if "pruned" in self.manifest else None
         self.scale = float(self.manifest["impacts"]["scale"])
         self.block_size = int(self.manifest["impacts"]["block_size"])
         self.non_negative = float(self.manifest["impacts"]["min"]) >= 0

@@ -1,8 +1,14 @@
 """One query, start to finish in compiled code: drop unusable terms, pick a strategy, run it.
 
 Strategy codes: 0 = auto (MaxScore when the query's postings exceed ``MAXSCORE_MIN_POSTINGS``),
-1 = exhaustive, 2 = MaxScore. MaxScore needs non-negative contributions; queries that would give
-negative ones run exhaustively whatever the code says.
+1 = exhaustive, 2 = MaxScore, 3 = approximate (:mod:`winnow.retrieve.approx`). MaxScore and the
+approximate search need non-negative contributions; queries that would give negative ones run
+exhaustively whatever the code says.
+
+``index`` is the tuple ``(indptr, docids, impacts, term_max, block_ptr, block_last, block_max,
+block_size, non_negative)`` and ``pruned`` the pruned postings ``(indptr, docids, impacts, term_max,
+block_ptr, block_last, block_max)`` (the full ones when the index has none); ``approx`` is
+``(query_cut, prune_factor, candidates)``.
 """
 
 from __future__ import annotations
@@ -10,18 +16,20 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from winnow.retrieve.approx import topk_approx
 from winnow.retrieve.kernels import jit, topk_exhaustive
 from winnow.retrieve.maxscore import topk_maxscore
 
-AUTO, EXHAUSTIVE, MAXSCORE = 0, 1, 2
-STRATEGY_CODES = {"auto": AUTO, "exhaustive": EXHAUSTIVE, "maxscore": MAXSCORE}
+AUTO, EXHAUSTIVE, MAXSCORE, APPROX = 0, 1, 2, 3
+STRATEGY_CODES = {"auto": AUTO, "exhaustive": EXHAUSTIVE, "maxscore": MAXSCORE, "approx": APPROX}
 MAXSCORE_MIN_POSTINGS = 20_000  # below this, accumulating every posting is as fast (benchmarks/engine_peers.py)
 
 
 @jit
-def topk_query(indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size, non_negative,
-               q_terms, q_weights, k, strategy, acc, seen, touched, hs, hd, out_docs, out_scores):
+def topk_query(index, pruned, approx, q_terms, q_weights, k, strategy, acc, seen, touched, hs, hd, out_docs,
+               out_scores):
     """Top-``k`` of one query; terms outside the vocabulary and zero or non-finite weights are ignored."""
+    indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size, non_negative = index
     n_terms = len(indptr) - 1
     m = 0
     cost = 0
@@ -44,6 +52,9 @@ def topk_query(indptr, docids, impacts, term_max, block_ptr, block_last, block_m
             if 0 <= t < n_terms and w != 0 and np.isfinite(w):
                 terms[j], weights[j] = t, w
                 j += 1
+    if not negative and strategy == APPROX:
+        return topk_approx(indptr, docids, impacts, term_max, *pruned, block_size, terms, weights, k, *approx, hs, hd,
+                           out_docs, out_scores)
     use_maxscore = not negative and (strategy == MAXSCORE or (strategy == AUTO and cost > MAXSCORE_MIN_POSTINGS))
     if use_maxscore:
         return topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size,
@@ -53,8 +64,8 @@ def topk_query(indptr, docids, impacts, term_max, block_ptr, block_last, block_m
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def topk_batch(indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size, non_negative,
-               n_docs, q_ptr, q_terms, q_weights, k, strategy, n_workers, out_docs, out_scores, out_n):
+def topk_batch(index, pruned, approx, n_docs, q_ptr, q_terms, q_weights, k, strategy, n_workers, out_docs, out_scores,
+               out_n):
     """:func:`topk_query` for a batch of queries (CSR ``q_ptr``), spread over workers with ``prange``.
 
     Each worker owns its buffers and takes every ``n_workers``-th query.
@@ -68,6 +79,5 @@ def topk_batch(indptr, docids, impacts, term_max, block_ptr, block_last, block_m
         hd = np.empty(max(k, 1), dtype=np.int32)
         for q in range(w, n_queries, n_workers):
             lo, hi = q_ptr[q], q_ptr[q + 1]
-            out_n[q] = topk_query(indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size,
-                                  non_negative, q_terms[lo:hi], q_weights[lo:hi], k, strategy, acc, seen, touched,
-                                  hs, hd, out_docs[q], out_scores[q])
+            out_n[q] = topk_query(index, pruned, approx, q_terms[lo:hi], q_weights[lo:hi], k, strategy, acc, seen,
+                                  touched, hs, hd, out_docs[q], out_scores[q])

@@ -21,8 +21,12 @@ from winnow.retrieve.kernels import heap_offer, heap_sorted, jit
 
 @jit
 def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size,
-                  q_terms, q_weights, k, hs, hd, out_docs, out_scores):
-    """Top-``k`` of one query (``k >= 1``); returns the number of results written."""
+                  q_terms, q_weights, k, hs, hd, out_docs, out_scores, prune_factor=1.0):
+    """Top-``k`` of one query (``k >= 1``); returns the number of results written.
+
+    ``prune_factor`` < 1 makes the search approximate: a document is skipped once its upper bound
+    times the factor cannot beat the k-th score.
+    """
     m = len(q_terms)
     bound = np.empty(m, np.float64)
     for i in range(m):
@@ -46,7 +50,7 @@ def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, bloc
         first_block[j], base[j] = block_ptr[t], indptr[t]
         total += bound[i]
         ub[j] = total
-    slack = (m + 1) * 2.0 ** -23
+    slack = (1 + (m + 1) * 2.0 ** -23) * prune_factor
     contrib = np.zeros(m, np.float32)  # per original term index, for the canonical sum
     n = 0
     theta = -np.inf
@@ -69,14 +73,14 @@ def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, bloc
         alive = True
         for j in range(first_ess - 1, -1, -1):
             rest = ub[j - 1] if j > 0 else 0.0
-            if n == k and (score + ub[j]) * (1 + slack) <= theta:
+            if n == k and (score + ub[j]) * slack <= theta:
                 alive = False
                 break
             while blk[j] < blk_end[j] and block_last[blk[j]] < d:  # shallow move to d's block
                 blk[j] += 1
             if blk[j] == blk_end[j]:
                 continue
-            if n == k and (score + w[j] * np.float64(block_max[blk[j]]) + rest) * (1 + slack) <= theta:
+            if n == k and (score + w[j] * np.float64(block_max[blk[j]]) + rest) * slack <= theta:
                 alive = False
                 break
             p = max(pos[j], base[j] + (blk[j] - first_block[j]) * block_size)
@@ -95,7 +99,7 @@ def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, bloc
                 n = heap_offer(hs, hd, n, k, s, d)
                 if n == k:
                     theta = hs[0]
-                    while first_ess < m and ub[first_ess] * (1 + slack) <= theta:
+                    while first_ess < m and ub[first_ess] * slack <= theta:
                         first_ess += 1
         for i in range(m):
             contrib[i] = 0

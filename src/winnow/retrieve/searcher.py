@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -15,7 +16,26 @@ from winnow.index.reader import SparseIndex
 from winnow.retrieve.dispatch import STRATEGY_CODES, topk_batch, topk_query
 from winnow.types import Hits
 
-STRATEGIES = tuple(STRATEGY_CODES)  # auto, exhaustive, maxscore
+STRATEGIES = tuple(STRATEGY_CODES)  # auto, exhaustive, maxscore, approx
+EXACT_STRATEGIES = ("auto", "exhaustive", "maxscore")
+
+
+@dataclass(frozen=True)
+class Approx:
+    """Knobs of the ``approx`` strategy (see :mod:`winnow.retrieve.approx`).
+
+    Attributes:
+        query_cut: query terms that find candidates (strongest first; 0 = all).
+        prune_factor: skip a document once this times its upper bound cannot beat the k-th score.
+        candidates: documents rescored exactly (at least k; 0 = k).
+    """
+
+    query_cut: int = 0
+    prune_factor: float = 1.0
+    candidates: int = 0
+
+    def astuple(self) -> tuple[int, float, int]:
+        return int(self.query_cut), float(self.prune_factor), int(self.candidates)
 
 _EMPTY = Hits((), np.zeros(0, np.float32), np.zeros(0, np.int64))
 
@@ -30,14 +50,17 @@ class Searcher:
             ...
     """
 
-    def __init__(self, index: SparseIndex | str | Path, verify: bool = True):
+    def __init__(self, index: SparseIndex | str | Path, verify: bool = True, approx: "Approx | None" = None):
         self.index = index if isinstance(index, SparseIndex) else SparseIndex(index, verify=verify)
         self.query_encoder = load_query_encoder(self.index.encoder_kind, self.index.encoder_config, self.index.path)
         self._local = threading.local()
         ix = self.index
         # Plain ndarray views of the memory maps (numba dispatches on them faster than on np.memmap).
-        self._arrays = (*(np.asarray(a) for a in (ix.indptr, ix.docids, ix.impacts, ix.term_max, ix.block_ptr,
-                                                  ix.block_last, ix.block_max)), ix.block_size, ix.non_negative)
+        full = tuple(np.asarray(a) for a in (ix.indptr, ix.docids, ix.impacts, ix.term_max, ix.block_ptr,
+                                             ix.block_last, ix.block_max))
+        self._index = (*full, ix.block_size, ix.non_negative)
+        self._pruned = tuple(np.asarray(a) for a in ix.pruned) if ix.pruned else full
+        self.approx = approx or Approx()
 
     def _buffers(self, k: int):
         """Per-thread scratch arrays, reused across queries (all-zero between calls)."""
@@ -56,8 +79,8 @@ class Searcher:
         """Top-``k`` documents for one query (fewer if fewer documents match any query term).
 
         ``strategy``: ``exhaustive`` (term-at-a-time over every posting), ``maxscore`` (block-max
-        MaxScore, exact), or ``auto`` (picked per query by its number of postings). All return the
-        same hits.
+        MaxScore, exact), or ``auto`` (picked per query by its number of postings) all return the
+        same hits; ``approx`` trades recall for speed with the knobs in :attr:`approx`.
         """
         terms, weights = self.query_encoder.encode_query(query)
         return self.search_vector(terms, weights, k, strategy)
@@ -74,7 +97,8 @@ class Searcher:
             return _EMPTY
         acc, seen, touched, hs, hd = self._buffers(k)
         out_docs, out_scores = np.empty(k, np.int32), np.empty(k, np.float32)
-        n = topk_query(*self._arrays, terms, weights, k, code, acc, seen, touched, hs, hd, out_docs, out_scores)
+        n = topk_query(self._index, self._pruned, self.approx.astuple(), terms, weights, k, code, acc, seen, touched,
+                       hs, hd, out_docs, out_scores)
         return self._hits(out_docs[:n], out_scores[:n])
 
     def search_batch(self, queries: Sequence[str], k: int = 10, threads: int | None = None,
@@ -99,8 +123,8 @@ class Searcher:
         out_docs = np.empty((len(cleaned), k), np.int32)
         out_scores = np.empty((len(cleaned), k), np.float32)
         out_n = np.zeros(len(cleaned), np.int64)
-        topk_batch(*self._arrays, self.index.n_docs, q_ptr, q_terms, q_weights, k, code, workers, out_docs,
-                   out_scores, out_n)
+        topk_batch(self._index, self._pruned, self.approx.astuple(), self.index.n_docs, q_ptr, q_terms, q_weights, k,
+                   code, workers, out_docs, out_scores, out_n)
         return [self._hits(out_docs[i, : out_n[i]], out_scores[i, : out_n[i]]) for i in range(len(cleaned))]
 
     @staticmethod

@@ -1,0 +1,69 @@
+"""Statically pruned postings for approximate search (in the spirit of Seismic, Bruch et al. 2024).
+
+Each term keeps only its ``max_postings`` highest-impact postings (re-sorted by document), with
+their own block-max metadata, stored beside the full postings as ``seg-0/pruned-*.npy``. Approximate
+search draws candidates from the pruned lists and rescores them exactly on the full lists, so it
+never returns a wrong score; what it may miss is measured as recall in ``benchmarks/engine_peers.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from winnow.index.blocks import block_metadata
+from winnow.index.manifest import describe_files, read_manifest, write_manifest
+
+PRUNED = ("indptr", "docids", "impacts", "term_max", "block_ptr", "block_last", "block_max")
+
+
+def prune_postings(indptr: np.ndarray, docids: np.ndarray, impacts: np.ndarray, max_postings: int):
+    """Keep each term's ``max_postings`` largest impacts (ties: lower doc), in document order."""
+    df = np.diff(indptr)
+    kept = np.minimum(df, max_postings)
+    new_ptr = np.zeros(len(df) + 1, dtype=np.int64)
+    np.cumsum(kept, out=new_ptr[1:])
+    new_docs = np.empty(new_ptr[-1], dtype=np.int32)
+    new_imps = np.empty(new_ptr[-1], dtype=impacts.dtype)
+    short = df <= max_postings  # copied whole, vectorised
+    src = np.repeat(indptr[:-1][short], df[short]) + _ranks(df[short])
+    dst = np.repeat(new_ptr[:-1][short], df[short]) + _ranks(df[short])
+    new_docs[dst], new_imps[dst] = docids[src], impacts[src]
+    for t in np.flatnonzero(~short):  # long lists: select the top, restore document order
+        lo, hi = indptr[t], indptr[t + 1]
+        imp = np.asarray(impacts[lo:hi])
+        top = np.lexsort((np.arange(hi - lo), -imp.astype(np.float64)))[:max_postings]
+        top.sort()
+        new_docs[new_ptr[t]:new_ptr[t + 1]] = docids[lo:hi][top]
+        new_imps[new_ptr[t]:new_ptr[t + 1]] = imp[top]
+    return new_ptr, new_docs, new_imps
+
+
+def _ranks(lengths: np.ndarray) -> np.ndarray:
+    """0..n-1 for each length, concatenated."""
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.arange(int(lengths.sum())) - starts
+
+
+def add_pruned_postings(index_dir: str | Path, max_postings: int) -> dict:
+    """Write pruned postings into an index folder and record them in its manifest (atomically)."""
+    from winnow.index.writer import _term_max
+
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    seg = index_dir / manifest["segments"][0]["name"]
+    indptr = np.load(seg / "indptr.npy", mmap_mode="r")
+    docids = np.load(seg / "docids.npy", mmap_mode="r")
+    impacts = np.load(seg / "impacts.npy", mmap_mode="r")
+    ptr, docs, imps = prune_postings(np.asarray(indptr), docids, impacts, int(max_postings))
+    arrays = dict(zip(PRUNED, (ptr, docs, imps, _term_max(ptr, imps.astype(np.float32)),
+                               *block_metadata(ptr, docs, imps))))
+    for name, array in arrays.items():
+        tmp = seg / f"pruned-{name}.tmp.npy"
+        np.save(tmp, array)
+        tmp.replace(seg / f"pruned-{name}.npy")
+    manifest["pruned"] = {"max_postings": int(max_postings), "n_postings": int(ptr[-1])}
+    manifest["files"] = describe_files(index_dir)
+    write_manifest(index_dir, manifest)
+    return manifest["pruned"]

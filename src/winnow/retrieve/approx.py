@@ -1,0 +1,60 @@
+"""Approximate top-k: candidates from pruned postings, then exact rescoring on the full postings.
+
+Knobs (each trades recall for speed; ``benchmarks/engine_peers.py`` measures the recall):
+
+- ``max_postings`` (index side, :func:`winnow.index.pruned.add_pruned_postings`): postings kept per term.
+- ``query_cut``: only the query's ``query_cut`` strongest terms (weight x term max) find candidates.
+- ``prune_factor``: MaxScore skips a document once ``prune_factor`` x its upper bound cannot beat
+  the k-th candidate score (1 = no extra pruning).
+- ``candidates``: how many candidates are rescored (at least ``k``).
+
+Every returned score is the exact score over all query terms and full postings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from winnow.retrieve.kernels import heap_offer, heap_sorted, jit
+from winnow.retrieve.maxscore import topk_maxscore
+
+
+@jit
+def exact_score(indptr, docids, impacts, q_terms, q_weights, d):
+    """A document's score summed in float32 in query-term order (as the exact kernels sum it)."""
+    s = np.float32(0)
+    for i in range(len(q_terms)):
+        t = q_terms[i]
+        lo, hi = indptr[t], indptr[t + 1]
+        p = lo + np.searchsorted(docids[lo:hi], d)
+        if p < hi and docids[p] == d:
+            s += q_weights[i] * impacts[p]
+    return s
+
+
+@jit
+def topk_approx(indptr, docids, impacts, term_max, p_indptr, p_docids, p_impacts, p_term_max, p_block_ptr,
+                p_block_last, p_block_max, block_size, q_terms, q_weights, k, query_cut, prune_factor, candidates,
+                hs, hd, out_docs, out_scores):
+    """Approximate top-``k`` of one query with non-negative weights; returns the number of results."""
+    m = len(q_terms)
+    cut = min(m, query_cut) if query_cut > 0 else m
+    strength = np.empty(m, np.float64)
+    for i in range(m):
+        strength[i] = -q_weights[i] * np.float64(term_max[q_terms[i]])
+    keep = np.sort(np.argsort(strength, kind="mergesort")[:cut])
+    c = max(candidates, k)
+    cand_docs = np.empty(c, np.int32)
+    cand_scores = np.empty(c, np.float32)
+    chs = np.empty(c, np.float32)
+    chd = np.empty(c, np.int32)
+    n_cand = topk_maxscore(p_indptr, p_docids, p_impacts, p_term_max, p_block_ptr, p_block_last, p_block_max,
+                           block_size, q_terms[keep], q_weights[keep], c, chs, chd, cand_docs, cand_scores,
+                           prune_factor)
+    n = 0
+    for j in range(n_cand):
+        d = cand_docs[j]
+        s = exact_score(indptr, docids, impacts, q_terms, q_weights, d)
+        if n < k or s > hs[0] or (s == hs[0] and d < hd[0]):
+            n = heap_offer(hs, hd, n, k, s, d)
+    return heap_sorted(hs, hd, n, out_docs, out_scores)
