@@ -1,3 +1,7 @@
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -88,3 +92,16 @@ def test_index_dir_is_self_contained(opensearch_dir, docs, tmp_path):
     config = {**encoder.config(), "model": "/nonexistent/model"}  # queries need no model
     ids, _ = registry.load_query_encoder("inference-free", config, tmp_path).encode_query("inverted index")
     assert len(ids) > 0
+
+
+def test_query_side_imports_neither_torch_nor_transformers(opensearch_dir, docs, tmp_path):
+    encoder = build_encoder(str(opensearch_dir), {"doc_max_length": "64"})
+    index(encoder, docs, tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(encoder.config()))
+    code = (
+        "import json, sys, pathlib; from winnow.encode import registry; d = pathlib.Path(sys.argv[1]); "
+        "q = registry.load_query_encoder('inference-free', json.loads((d / 'config.json').read_text()), d); "
+        "q.encode_query('inverted index'); "
+        "sys.exit(any(m in sys.modules for m in ('torch', 'transformers', 'onnxruntime')))"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
