@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import winnow
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # Thousands of queries through interpreted kernels take minutes; the interpreted kernels
+    # are checked against brute force by the property tests in tests/retrieve instead.
+    pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="needs compiled kernels (NUMBA_DISABLE_JIT=1)"),
+]
 
 
 @pytest.mark.parametrize("dataset, spec, expected", [
