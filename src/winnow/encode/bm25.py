@@ -260,7 +260,8 @@ class BM25Encoder:
                 hi = min(lo + _CHUNK, len(impacts))
                 tf = postings.raw[lo:hi, f].astype(np.float64)
                 norm = 1 - p.b + p.b * qdl[postings.docids[lo:hi]] / avgdl
-                part = np.where(tf > 0, idf[postings.terms_of(lo, hi)] * tf_fn(tf, norm, p.k1, p.delta), 0.0)
+                with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 where tf == 0, discarded
+                    part = np.where(tf > 0, idf[postings.terms_of(lo, hi)] * tf_fn(tf, norm, p.k1, p.delta), 0.0)
                 impacts[lo:hi] += part.astype(np.float32)
         (Path(out_dir) / "bm25_stats.json").write_text(json.dumps(stats))
         self.analyzer.save(Path(out_dir))
