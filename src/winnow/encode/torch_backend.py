@@ -13,8 +13,10 @@ def load_masked_lm(folder: Path):
     """Load a transformers ``*ForMaskedLM`` model from ``folder`` in eval mode (float32)."""
     try:
         from transformers import AutoModelForMaskedLM
+        from transformers.utils import logging as hf_logging
     except ImportError as exc:
         raise MissingExtraError("transformers", "torch") from exc
+    hf_logging.disable_progress_bar()  # winnow draws its own progress; no per-load weight bars
     return AutoModelForMaskedLM.from_pretrained(str(folder)).float().eval()
 
 
