@@ -49,7 +49,8 @@ def index(
                             **fields)
     for path, line, reason in skipped:
         console.print(f"[yellow]skipped[/] {path}:{line}: {reason}")
-    console.print(f"indexed {info.n_docs:,} documents ({info.n_terms:,} terms, {info.n_postings:,} postings, "
+    console.print(f"indexed {info.n_docs:,} documents ({info.n_terms:,} terms, {info.n_postings:,} postings = "
+                  f"{info.n_postings / info.n_docs:.1f} terms/doc, "
                   f"{info.bytes / 2**20:.1f} MiB) in {info.seconds:.1f} s ({info.docs_per_second:,.0f} docs/s)"
                   f" -> {info.path}" + (f"; skipped {len(skipped)} bad records" if skipped else ""))
 
@@ -123,6 +124,9 @@ def eval_(
         table.add_row(name, f"{value:.4f}")
     table.add_row("mrt_ms", f"{result.mrt_ms:.3f}")
     table.add_row("qps_batch", f"{result.qps_batch:,.0f}")
+    table.add_row("terms/doc", f"{result.sparsity.avg_doc_terms:.1f}")
+    table.add_row("terms/query", f"{result.sparsity.avg_query_terms:.1f}")
+    table.add_row("FLOPS", f"{result.sparsity.flops:.3f}")
     Console().print(table)
 
 

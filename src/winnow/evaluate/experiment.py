@@ -7,6 +7,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from winnow.encode.pruning import SparsityStats, sparsity_stats
 from winnow.evaluate.metrics import DEFAULT_METRICS, evaluate
 from winnow.types import Run
 
@@ -20,6 +23,7 @@ class EvalResult:
     qps_batch: float  # batch search throughput, all cores
     n_queries: int
     run: Run = field(repr=False)
+    sparsity: SparsityStats | None = None  # terms per document and query, FLOPS
 
     def to_dict(self) -> dict:
         return {**self.metrics, "mrt_ms": self.mrt_ms, "qps_batch": self.qps_batch, "n_queries": self.n_queries}
@@ -43,6 +47,7 @@ def run_beir(dataset: str | Path, retriever: str = "bm25", split: str = "test", 
         searcher = load_index(path)
         texts = [q.text for q in data.queries]
         searcher.search(texts[0] if texts else "", k)  # warm-up: kernels load outside the timings
+        searcher.search_batch(texts[:2], k)
         start = time.perf_counter()
         for text in texts:
             searcher.search(text, k)
@@ -50,8 +55,18 @@ def run_beir(dataset: str | Path, retriever: str = "bm25", split: str = "test", 
         start = time.perf_counter()
         hits = searcher.search_batch(texts, k)
         qps = len(texts) / max(time.perf_counter() - start, 1e-9)
+        sparsity = _sparsity(searcher, texts)
     run = Run({q.id: dict(h) for q, h in zip(data.queries, hits)}, name=retriever)
-    return EvalResult(evaluate(run, data.qrels, metrics), mrt_ms, qps, len(texts), run)
+    return EvalResult(evaluate(run, data.qrels, metrics), mrt_ms, qps, len(texts), run, sparsity)
+
+
+def _sparsity(searcher, texts: list[str]) -> SparsityStats:
+    """FLOPS (SPLADE's expected multiply-adds per query and document) from the index and the queries."""
+    index = searcher.index
+    query_df = np.zeros(index.n_terms, dtype=np.int64)
+    for text in texts:
+        query_df[np.unique(searcher.encode(text)[0])] += 1
+    return sparsity_stats(np.diff(index.indptr), index.n_docs, query_df, len(texts))
 
 
 def _reusable(path: Path, retriever: str) -> bool:
