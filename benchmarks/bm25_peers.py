@@ -114,11 +114,28 @@ def print_table(title: str, rows: list[dict]) -> None:
     Console(width=max(160, shutil.get_terminal_size().columns)).print(t)
 
 
+def markdown(results: list[dict]) -> str:
+    """Results as one markdown table per dataset (the layout of benchmarks/README.md)."""
+    out = []
+    for ds in dict.fromkeys(r["dataset"] for r in results):
+        rows = [r for r in results if r["dataset"] == ds]
+        n = next((r for r in rows if r.get("ok")), {"n_docs": 0, "n_queries": 0})
+        out += [f"**{ds}** ({n['n_docs']:,} docs, {n['n_queries']:,} test queries)", "",
+                "| " + " | ".join(h for h, _, _ in COLUMNS) + " |",
+                "|" + "|".join("---" if i < 2 else "---:" for i in range(len(COLUMNS))) + "|"]
+        for r in rows:
+            cells = [f.format(r[k]) if r.get("ok") or k in ("engine", "version") else "FAIL"
+                     for _, k, f in COLUMNS]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n\n", 2)[2])
-    ap.add_argument("--datasets", nargs="+", required=True, help="BEIR folders")
+    ap.add_argument("--datasets", nargs="+", default=[], help="BEIR folders")
     ap.add_argument("--peers", default=DEFAULT_PEERS, help=f"comma-separated (default {DEFAULT_PEERS})")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--k1", type=float, default=0.9)
@@ -134,8 +151,16 @@ def main() -> None:
     ap.add_argument("--keep-index", action="store_true")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per child process")
     ap.add_argument("--json", help="write all results here")
+    ap.add_argument("--markdown", help="write the tables here as markdown")
+    ap.add_argument("--from-json", help="only render the results of an earlier --json run")
     a = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    if a.from_json:
+        with open(a.from_json) as f:
+            print(markdown(json.load(f)))
+        return
+    if not a.datasets:
+        ap.error("--datasets is required (unless --from-json)")
     engines = [p.strip() for p in a.peers.split(",") if p.strip()]
     if any(e != "winnow" for e in engines) and not a.peers_python:
         ap.error("peers need --peers-python or $PEERS_PYTHON (see benchmarks/README.md)")
@@ -163,6 +188,9 @@ def main() -> None:
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(markdown(results))
 
 
 if __name__ == "__main__":
