@@ -170,13 +170,27 @@ class BM25QueryEncoder:
     def __init__(self, analyzer, vocab: dict[str, int]):
         self.analyzer, self.vocab = analyzer, vocab
 
-    def encode_query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+    def _counts(self, text: str) -> dict[int, int]:
         counts: dict[int, int] = {}
         for i in map(self.vocab.get, self.analyzer.analyze(text)):
             if i is not None:
                 counts[i] = counts.get(i, 0) + 1
+        return counts
+
+    def encode_query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        counts = self._counts(text)
         return (np.fromiter(counts.keys(), np.int32, len(counts)),
                 np.fromiter(counts.values(), np.float32, len(counts)))
+
+    def encode_queries(self, texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Many queries at once as CSR ``(ptr, term ids, weights)`` (no per-query arrays)."""
+        ptr, terms, weights = [0], [], []
+        for text in texts:
+            counts = self._counts(text)
+            terms.extend(counts)
+            weights.extend(counts.values())
+            ptr.append(len(terms))
+        return np.array(ptr, np.int64), np.array(terms, np.int32), np.array(weights, np.float32)
 
 
 class BM25Encoder:

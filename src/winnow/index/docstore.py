@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from array import array
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -31,33 +32,26 @@ class StringTable:
     """Memory-mapped read side of :class:`StringTableWriter`."""
 
     def __init__(self, folder: Path, name: str):
-        # plain ndarray views of the maps: indexing them is several times faster than np.memmap's
-        self._offsets = np.asarray(np.load(folder / f"{name}.idx.npy", mmap_mode="r"))
+        self._offsets_path = folder / f"{name}.idx.npy"
         path = folder / f"{name}.bin"
-        self._data = np.asarray(np.memmap(path, dtype=np.uint8, mode="r")) if path.stat().st_size else np.zeros(0, np.uint8)
-        self._all: list[str] | None = None
+        self._data = memoryview(np.memmap(path, dtype=np.uint8, mode="r")) if path.stat().st_size else memoryview(b"")
+        self._n = len(np.load(self._offsets_path, mmap_mode="r")) - 1
+
+    @cached_property
+    def _offsets(self) -> list[int]:
+        """Offsets as a Python list (built on first use): per-item lookups are what search needs."""
+        return np.load(self._offsets_path).tolist()
 
     def __len__(self) -> int:
-        return len(self._offsets) - 1
+        return self._n
 
     def __getitem__(self, i: int) -> str:
-        if self._all is not None:
-            return self._all[i]
-        lo, hi = self._offsets[i], self._offsets[i + 1]
-        return self._data[lo:hi].tobytes().decode("utf-8")
+        return str(self._data[self._offsets[i]:self._offsets[i + 1]], "utf-8")
 
-    def take(self, indices) -> list[str]:
-        """Many entries at once; past a few dozen, the whole table is decoded once and kept."""
-        if self._all is None and len(indices) > 32:
-            self._all = self._decode_all()
-        return [self[i] for i in indices]
-
-    def _decode_all(self) -> list[str]:
-        data, off = self._data.tobytes(), self._offsets.tolist()
-        if data.isascii():  # byte offsets are character offsets
-            text = data.decode("ascii")
-            return [text[a:b] for a, b in zip(off, off[1:])]
-        return [data[a:b].decode("utf-8") for a, b in zip(off, off[1:])]
+    def take(self, indices: np.ndarray) -> list[str]:
+        """Entries at ``indices`` (an integer array)."""
+        data, off = self._data, self._offsets
+        return [str(data[off[i]:off[i + 1]], "utf-8") for i in indices.tolist()]
 
 
 def document_record(title: str, text: str, metadata) -> str:

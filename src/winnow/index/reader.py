@@ -70,8 +70,8 @@ class SparseIndex:
     def doc_id(self, docno: int) -> str:
         return self._ids[int(docno)]
 
-    def doc_ids(self, docnos) -> list[str]:
-        return self._ids.take(docnos.tolist() if hasattr(docnos, "tolist") else docnos)
+    def doc_ids(self, docnos: np.ndarray) -> list[str]:
+        return self._ids.take(docnos)
 
     def document(self, docno: int) -> dict:
         """Stored title/text/metadata of a document (``{}`` when the index keeps no text)."""

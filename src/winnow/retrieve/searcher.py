@@ -104,28 +104,44 @@ class Searcher:
     def search_batch(self, queries: Sequence[str], k: int = 10, threads: int | None = None,
                      strategy: str = "auto") -> list[Hits]:
         """Top-``k`` for many queries, spread over ``threads`` cores (default: all)."""
-        encode = self.query_encoder.encode_query
-        return self.search_vectors([encode(q) for q in queries], k, threads, strategy)
+        encoder = self.query_encoder
+        if hasattr(encoder, "encode_queries"):
+            return self._search_csr(*encoder.encode_queries(queries), k, threads, strategy)
+        return self.search_vectors([encoder.encode_query(q) for q in queries], k, threads, strategy)
 
     def search_vectors(self, vectors: Sequence[tuple[np.ndarray, np.ndarray]], k: int = 10,
                        threads: int | None = None, strategy: str = "auto") -> list[Hits]:
         """Batch form of :meth:`search_vector`."""
-        k = self._check_k(k)
-        code = self._strategy(strategy)
-        if k == 0 or not vectors:
-            return [_EMPTY] * len(vectors)
         cleaned = [_as_query(t, w) for t, w in vectors]
         q_ptr = np.zeros(len(cleaned) + 1, np.int64)
         np.cumsum([len(t) for t, _ in cleaned], out=q_ptr[1:])
-        q_terms = np.concatenate([t for t, _ in cleaned])
-        q_weights = np.concatenate([w for _, w in cleaned])
-        workers = max(1, min(threads or os.cpu_count() or 1, len(cleaned)))
-        out_docs = np.empty((len(cleaned), k), np.int32)
-        out_scores = np.empty((len(cleaned), k), np.float32)
-        out_n = np.zeros(len(cleaned), np.int64)
+        q_terms = np.concatenate([t for t, _ in cleaned]) if cleaned else np.zeros(0, np.int32)
+        q_weights = np.concatenate([w for _, w in cleaned]) if cleaned else np.zeros(0, np.float32)
+        return self._search_csr(q_ptr, q_terms, q_weights, k, threads, strategy)
+
+    def _search_csr(self, q_ptr, q_terms, q_weights, k, threads, strategy) -> list[Hits]:
+        n_queries = len(q_ptr) - 1
+        k = self._check_k(k)
+        code = self._strategy(strategy)
+        if k == 0 or n_queries == 0:
+            return [_EMPTY] * n_queries
+        workers = max(1, min(threads or os.cpu_count() or 1, n_queries))
+        out_docs = np.empty((n_queries, k), np.int32)
+        out_scores = np.empty((n_queries, k), np.float32)
+        out_n = np.zeros(n_queries, np.int64)
         topk_batch(self._index, self._pruned, self.approx.astuple(), self.index.n_docs, q_ptr, q_terms, q_weights, k,
                    code, workers, out_docs, out_scores, out_n)
-        return [self._hits(out_docs[i, : out_n[i]], out_scores[i, : out_n[i]]) for i in range(len(cleaned))]
+        return self._hits_batch(out_docs, out_scores, out_n)
+
+    def _hits_batch(self, out_docs: np.ndarray, out_scores: np.ndarray, out_n: np.ndarray) -> list[Hits]:
+        """Split batch results into Hits, decoding every document id in one pass."""
+        ix = self.index
+        valid = np.arange(out_docs.shape[1]) < out_n[:, None]
+        docnos = out_docs[valid].astype(np.int64)
+        ids = ix.doc_ids(docnos)
+        scores = out_scores[valid] * np.float32(ix.scale) if ix.scale != 1.0 else out_scores[valid]
+        bounds = np.concatenate([[0], np.cumsum(out_n)]).tolist()
+        return [Hits(tuple(ids[lo:hi]), scores[lo:hi], docnos[lo:hi]) for lo, hi in zip(bounds, bounds[1:])]
 
     @staticmethod
     def _strategy(name: str) -> int:
