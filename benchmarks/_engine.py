@@ -1,19 +1,20 @@
 """One engine on one workload, in its own process: the child side of ``engine_peers.py``.
 
     python benchmarks/_engine.py text    ENGINE BEIR_DIR WORK_DIR [--k 10 --repeats 3 --threads N]
-    python benchmarks/_engine.py vectors ENGINE VEC_DIR QUERY_KIND WORK_DIR [--configs JSON] [...]
+    python benchmarks/_engine.py vectors ENGINE VEC_DIR KIND[,KIND] WORK_DIR [--configs JSON] [...]
 
 Prints one line ``RESULT {json}`` on stdout. Only the standard library is imported at module
 level, so this file runs in the winnow venv (engine ``winnow``) and in the peers venv alike.
 
 Engines: ``text``: winnow, bm25s-numba, tantivy (index and query code shared with ``_peers.py``),
 pisa. ``vectors`` (the cached CSR vectors of ``_vecdata.py``, documents numbered by row): winnow,
-pisa, seismic. Each engine builds its index once, then runs every *config* (a search setting) on
-it; one result row per config.
+pisa, seismic. Each engine builds its index once, then runs every *config* (a search setting) and
+every query kind on it; one result row per (config, kind).
 
 What is timed, per config (``--repeats`` rounds, the best kept; the machine is shared):
   single   every query one at a time from one caller thread; ``qps_single`` = queries / wall time
-           of the best round, ``mean_ms`` / ``p99_ms`` = per-query latencies of that round.
+           of the best round; ``mean_ms`` / ``p99_ms`` over per-query latencies, each query's
+           fastest round.
   batch    all queries in one call with ``--threads`` workers; ``qps_batch`` = queries / best time.
 Text queries include query tokenization; vector queries start from (term ids, weights).
 Each row also carries the top-k run of the single loop (row numbers or doc ids and scores).
@@ -39,19 +40,24 @@ def dir_bytes(path: str) -> int:
 
 
 def time_single(search, queries, repeats):
-    """Best round of one-at-a-time search: ``(total_s, per-query latencies, results)``."""
-    best = None
+    """One-at-a-time search, ``repeats`` rounds: ``(best round's total s, per-query best latencies, results)``.
+
+    Per-query latency is that query's fastest round: on a shared machine a single slow round
+    (another process taking the core) says nothing about the engine.
+    """
+    best_total, best_lat, out = float("inf"), [float("inf")] * len(queries), None
     for _ in range(repeats):
-        lat, out = [], []
+        hits = []
         t_all = time.perf_counter()
-        for q in queries:
+        for i, q in enumerate(queries):
             t0 = time.perf_counter()
-            out.append(search(q))
-            lat.append(time.perf_counter() - t0)
-        total = time.perf_counter() - t_all
-        if best is None or total < best[0]:
-            best = (total, lat, out)
-    return best
+            hits.append(search(q))
+            dt = time.perf_counter() - t0
+            if dt < best_lat[i]:
+                best_lat[i] = dt
+        best_total = min(best_total, time.perf_counter() - t_all)
+        out = hits
+    return best_total, best_lat, out
 
 
 def time_batch(batch, queries, repeats):
@@ -195,19 +201,26 @@ def run_text(a) -> dict:
 
 
 # ---------- vectors ----------
-def load_vectors(vec_dir, kind):
+class QuerySet:
+    """One query kind of a vector folder: ``kind``, ``qids``, ``rows`` = ``[(term ids, weights)]``, ``csr``."""
+
+    def __init__(self, vec_dir: str, kind: str):
+        import numpy as np
+
+        with np.load(os.path.join(vec_dir, f"queries-{kind}.npz")) as z:
+            self.csr = {k: z[k] for k in z.files}
+        p, t, w = self.csr["indptr"], self.csr["indices"], self.csr["data"]
+        self.kind = kind
+        self.qids = [str(q) for q in self.csr["ids"]]
+        self.rows = [(np.ascontiguousarray(t[p[i]:p[i + 1]], np.int32), np.ascontiguousarray(w[p[i]:p[i + 1]],
+                      np.float32)) for i in range(len(p) - 1)]
+
+
+def load_docs(vec_dir):
     import numpy as np
 
-    def load(name):
-        with np.load(os.path.join(vec_dir, name)) as z:
-            return {k: z[k] for k in z.files}
-
-    return load("docs.npz"), load(f"queries-{kind}.npz")
-
-
-def query_rows(q):
-    p, t, w = q["indptr"], q["indices"], q["data"]
-    return [(t[p[i]:p[i + 1]], w[p[i]:p[i + 1]]) for i in range(len(p) - 1)]
+    with np.load(os.path.join(vec_dir, "docs.npz")) as z:
+        return {k: z[k] for k in z.files}
 
 
 class CSREncoder:
@@ -245,7 +258,7 @@ class CSREncoder:
         return np.asarray(postings.raw[:, 0], dtype=np.float32)
 
 
-def vectors_winnow(docs, qrows, a):
+def vectors_winnow(docs, qsets, a):
     """Exact and approximate winnow on one index; pruned postings are (re)written per ``max_postings``."""
     from winnow import load_index
     from winnow.index.pruned import add_pruned_postings
@@ -262,6 +275,7 @@ def vectors_winnow(docs, qrows, a):
     base_bytes = dir_bytes(index_dir)
     configs = json.loads(a.configs) if a.configs else [{"strategy": "auto"}]
     rows, current_mp, s = [], None, None
+    k, threads = a.k, a.threads
     for cfg in sorted(configs, key=lambda c: c.get("max_postings") or 0):
         mp = cfg.get("max_postings")
         prune_s = 0.0
@@ -275,7 +289,6 @@ def vectors_winnow(docs, qrows, a):
         s.approx = Approx(query_cut=cfg.get("query_cut", 0), prune_factor=cfg.get("prune_factor", 1.0),
                           candidates=cfg.get("candidates", 0))
         strategy = cfg.get("strategy", "approx")
-        k, threads = a.k, a.threads
 
         def search(q, s=s, strategy=strategy):
             h = s.search_vector(q[0], q[1], k, strategy)
@@ -284,28 +297,32 @@ def vectors_winnow(docs, qrows, a):
         def batch(qs, s=s, strategy=strategy):
             return [list(zip(h.docnos.tolist(), h.scores.tolist())) for h in s.search_vectors(qs, k, threads, strategy)]
 
-        row = measure(search, batch, qrows, a.qids, a.repeats, k)
-        row.update(config=_cfg_name(cfg), cfg=cfg, index_bytes=dir_bytes(index_dir) if mp else base_bytes,
-                   extra_build_s=prune_s, note=f"search_vector / search_vectors(threads={threads})")
-        rows.append(row)
+        for qs in qsets:
+            row = measure(search, batch, qs.rows, qs.qids, a.repeats, k)
+            row.update(kind=qs.kind, config=_cfg_name(cfg), cfg=cfg,
+                       index_bytes=dir_bytes(index_dir) if mp else base_bytes, extra_build_s=prune_s,
+                       note=f"search_vector / search_vectors(threads={threads})")
+            rows.append(row)
+    if a.model and any(qs.kind == "if" for qs in qsets):
+        rows.append(vectors_if_text(index_dir, next(qs for qs in qsets if qs.kind == "if"), a))
     return build_s, base_bytes, rows, "build_index(CSR encoder, store=False), float32 impacts"
 
 
-def vectors_if_text(docs, a):
-    """winnow inference-free, timed from query text: StaticQueryEncoder + search_vector."""
+def vectors_if_text(index_dir, qs, a):
+    """winnow inference-free, timed from query text: StaticQueryEncoder + search_vector (auto)."""
     import numpy as np
     from tokenizers import Tokenizer
 
     from winnow import load_index
     from winnow.encode.inference_free import StaticQueryEncoder
 
-    s = load_index(os.path.join(a.work, "winnow"))
+    s = load_index(index_dir)
     enc = StaticQueryEncoder(Tokenizer.from_file(os.path.join(a.model, "tokenizer.json")),
                              np.load(os.path.join(a.data, "idf.npy")), 512)
     with open(os.path.join(a.data, "meta.json")) as f:
         source = json.load(f)["source"]
     by_id = dict(_peers.read_queries(source)[0])
-    texts = [by_id[q] for q in a.qids]
+    texts = [by_id[q] for q in qs.qids]
     k, threads = a.k, a.threads
 
     def search(q):
@@ -313,17 +330,17 @@ def vectors_if_text(docs, a):
         h = s.search_vector(t, w, k)
         return list(zip(h.docnos.tolist(), h.scores.tolist()))
 
-    def batch(qs):
+    def batch(qs_):
         return [list(zip(h.docnos.tolist(), h.scores.tolist()))
-                for h in s.search_vectors([enc.encode_query(q) for q in qs], k, threads)]
+                for h in s.search_vectors([enc.encode_query(q) for q in qs_], k, threads)]
 
-    row = measure(search, batch, texts, a.qids, a.repeats, k)
-    row.update(config="auto, from query text", cfg={"strategy": "auto", "from_text": True},
+    row = measure(search, batch, texts, qs.qids, a.repeats, k)
+    row.update(kind=qs.kind, config="auto, from query text", cfg={"strategy": "auto", "from_text": True},
                note="StaticQueryEncoder (tokenize + IDF lookup) + search_vector")
     return row
 
 
-def vectors_pisa(docs, qrows, a):
+def vectors_pisa(docs, qsets, a):
     """PISA over the same vectors: pyterrier-pisa's toks indexer (integer impacts) + quantized scorer."""
     from pyterrier_pisa import PisaIndex
 
@@ -359,10 +376,13 @@ def vectors_pisa(docs, qrows, a):
         return [[(int(d), s / (scale * scale)) for d, s in r] for r in run([(i, toks(q)) for i, q in enumerate(qs)],
                                                                              threads)]
 
-    row = measure(search, batch, qrows, a.qids, a.repeats, a.k)
-    row.update(config="quantized, block_max_wand", cfg={"scale": scale},
-               note=f"doc impacts int(w*{scale:g}), query weights w*{scale:g} (float); _pisathon.retrieve direct")
-    return build_s, dir_bytes(index_dir), [row], \
+    rows = []
+    for qs in qsets:
+        row = measure(search, batch, qs.rows, qs.qids, a.repeats, a.k)
+        row.update(kind=qs.kind, config="quantized, block_max_wand", cfg={"scale": scale},
+                   note=f"doc impacts int(w*{scale:g}), query weights w*{scale:g} (float); _pisathon.retrieve direct")
+        rows.append(row)
+    return build_s, dir_bytes(index_dir), rows, \
         f"toks_indexer(scale={scale:g}) (PISA needs integer impacts), block_simdbp, quantized scorer"
 
 
@@ -384,62 +404,62 @@ def _write_seismic_bin(path, indptr, indices, data):
         f.write(words.tobytes())
 
 
-def vectors_seismic(docs, queries, qrows, a):
-    import numpy as np
+def vectors_seismic(docs, qsets, a):
     import seismic
 
-    doc_bin, q_bin = os.path.join(a.work, "docs.bin"), os.path.join(a.work, "queries.bin")
+    doc_bin = os.path.join(a.work, "docs.bin")
     _write_seismic_bin(doc_bin, docs["indptr"], docs["indices"], docs["data"])
-    _write_seismic_bin(q_bin, queries["indptr"], queries["indices"], queries["data"])
-    build = json.loads(a.seismic_build) if a.seismic_build else {}
-    t0 = time.perf_counter()
-    idx = seismic.SeismicIndexRaw.build(doc_bin, **build)
-    build_s = time.perf_counter() - t0
-    idx.save(os.path.join(a.work, "seismic"))
-    index_bytes = sum(os.path.getsize(os.path.join(a.work, f)) for f in os.listdir(a.work) if f.startswith("seismic"))
+    q_bins = {}
+    for qs in qsets:
+        q_bins[qs.kind] = os.path.join(a.work, f"queries-{qs.kind}.bin")
+        _write_seismic_bin(q_bins[qs.kind], qs.csr["indptr"], qs.csr["indices"], qs.csr["data"])
+    builds = json.loads(a.seismic_builds) if a.seismic_builds else [{}]
     configs = json.loads(a.configs) if a.configs else [{"query_cut": 10, "heap_factor": 0.9}]
-    rows = []
+    rows, notes = [], []
     k, threads = a.k, a.threads
-    qarr = [(np.ascontiguousarray(t, np.int32), np.ascontiguousarray(w, np.float32)) for t, w in qrows]
-    for cfg in configs:
-        qc, hf = int(cfg["query_cut"]), float(cfg["heap_factor"])
+    for b_i, build in enumerate(builds):
+        t0 = time.perf_counter()
+        idx = seismic.SeismicIndexRaw.build(doc_bin, **build)
+        build_s = time.perf_counter() - t0
+        idx.save(os.path.join(a.work, f"seismic-{b_i}"))
+        index_bytes = sum(os.path.getsize(os.path.join(a.work, f)) for f in os.listdir(a.work)
+                          if f.startswith(f"seismic-{b_i}"))
+        bname = " ".join(f"{key}={v}" for key, v in build.items()) or "default build"
+        notes.append(f"SeismicIndexRaw.build({bname}) {build_s:.1f} s")
+        for cfg in configs:
+            qc, hf = int(cfg["query_cut"]), float(cfg["heap_factor"])
 
-        def search(q, qc=qc, hf=hf):
-            return [(d, s) for s, d in idx.search(q[0], q[1], k, qc, hf, 0, True)]
+            def search(q, qc=qc, hf=hf, idx=idx):
+                return [(d, s) for s, d in idx.search(q[0], q[1], k, qc, hf, 0, True)]
 
-        def batch(qs, qc=qc, hf=hf):
-            assert len(qs) in (4, len(qarr))  # the batch API reads the query file: all queries or a warm-up
-            res = idx.batch_search(q_bin, k, qc, hf, 0, True, threads)
-            return [[(d, s) for s, d in r] for r in res][:len(qs)]
+            for qs in qsets:
+                def batch(qs_, qc=qc, hf=hf, idx=idx, n=len(qs.rows), q_bin=q_bins[qs.kind]):
+                    if len(qs_) not in (4, n):  # the batch API reads the query file: all queries, or a warm-up
+                        raise ValueError("seismic batch: unexpected query subset")
+                    res = idx.batch_search(q_bin, k, qc, hf, 0, True, threads)
+                    return [[(d, s) for s, d in r] for r in res][:len(qs_)]
 
-        row = measure(search, batch, qarr, a.qids, a.repeats, k)
-        row.update(config=f"query_cut={qc} heap_factor={hf}", cfg=cfg,
-                   note=f"SeismicIndexRaw.search / batch_search(file, num_threads={threads})")
-        rows.append(row)
-    return build_s, index_bytes, rows, f"SeismicIndexRaw.build({build or 'defaults'})"
+                row = measure(search, batch, qs.rows, qs.qids, a.repeats, k)
+                row.update(kind=qs.kind, config=f"{bname}, query_cut={qc} heap_factor={hf}", cfg={**cfg, "build": build},
+                           index_bytes=index_bytes, extra_build_s=build_s,
+                           note=f"SeismicIndexRaw.search / batch_search(file, num_threads={threads})")
+                rows.append(row)
+        del idx
+    return 0.0, None, rows, "; ".join(notes)
+
+
+VECTOR_ENGINES = {"winnow": (vectors_winnow, "winnow"), "pisa": (vectors_pisa, "pyterrier-pisa"),
+                  "seismic": (vectors_seismic, "pyseismic-lsr")}
 
 
 def run_vectors(a) -> dict:
-    docs, queries = load_vectors(a.data, a.kind)
-    a.qids = [str(q) for q in queries["ids"]]
-    qrows = query_rows(queries)
+    fn, dist = VECTOR_ENGINES[a.engine]
+    docs = load_docs(a.data)
+    qsets = [QuerySet(a.data, kind) for kind in a.kinds.split(",")]
     os.makedirs(a.work, exist_ok=True)
-    n_docs = len(docs["indptr"]) - 1
-    if a.engine == "winnow":
-        build_s, index_bytes, rows, note = vectors_winnow(docs, qrows, a)
-        if a.kind == "if" and a.model:
-            rows.append(vectors_if_text(docs, a))
-        dist = "winnow"
-    elif a.engine == "pisa":
-        build_s, index_bytes, rows, note = vectors_pisa(docs, qrows, a)
-        dist = "pyterrier-pisa"
-    elif a.engine == "seismic":
-        build_s, index_bytes, rows, note = vectors_seismic(docs, queries, qrows, a)
-        dist = "pyseismic-lsr"
-    else:
-        raise SystemExit(f"unknown vector engine {a.engine!r}")
-    return dict(engine=a.engine, version=_version(dist), n_docs=n_docs, build_s=build_s, index_bytes=index_bytes,
-                build_note=note, rows=rows)
+    build_s, index_bytes, rows, note = fn(docs, qsets, a)
+    return dict(engine=a.engine, version=_version(dist), n_docs=len(docs["indptr"]) - 1, build_s=build_s,
+                index_bytes=index_bytes, build_note=note, rows=rows)
 
 
 def _cfg_name(cfg: dict) -> str:
@@ -460,14 +480,14 @@ def main() -> None:
     ap.add_argument("workload", choices=["text", "vectors"])
     ap.add_argument("engine")
     ap.add_argument("data", help="BEIR folder (text) or vector cache folder (vectors)")
-    ap.add_argument("rest", nargs="+", help="text: WORK_DIR; vectors: QUERY_KIND WORK_DIR")
+    ap.add_argument("rest", nargs="+", help="text: WORK_DIR; vectors: KINDS WORK_DIR")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--k1", type=float, default=0.9)
     ap.add_argument("--b", type=float, default=0.4)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--configs", help="JSON list of search configs")
-    ap.add_argument("--seismic-build", help="JSON dict of SeismicIndexRaw.build keyword arguments")
+    ap.add_argument("--seismic-builds", help="JSON list of SeismicIndexRaw.build keyword dicts (one index each)")
     ap.add_argument("--pisa-scale", type=float, default=1000.0)
     ap.add_argument("--model", help="SPLADE model folder (its tokenizer.json times inference-free from text)")
     a = ap.parse_args()
@@ -475,7 +495,7 @@ def main() -> None:
         a.work = a.rest[0]
         res = run_text(a)
     else:
-        a.kind, a.work = a.rest
+        a.kinds, a.work = a.rest
         res = run_vectors(a)
     sys.stdout.flush()
     print("RESULT " + json.dumps(res), flush=True)
