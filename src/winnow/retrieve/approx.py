@@ -28,7 +28,7 @@ def exact_score(indptr, docids, impacts, q_terms, q_weights, d):
         lo, hi = indptr[t], indptr[t + 1]
         p = lo + np.searchsorted(docids[lo:hi], d)
         if p < hi and docids[p] == d:
-            s += q_weights[i] * impacts[p]
+            s += q_weights[i] * np.float32(impacts[p])
     return s
 
 

@@ -2,7 +2,9 @@
 
 The same source runs interpreted under ``NUMBA_DISABLE_JIT=1`` (the test suite does
 both), so the reference and the fast path cannot drift. Ranking order everywhere:
-higher score first, ties broken by lower document number.
+higher score first, ties broken by lower document number. A posting contributes
+``weight * float32(impact)`` in float32 and a document's score is the float32 sum of its
+contributions in query-term order, in every kernel, so all strategies agree bit for bit.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ def topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, acc, seen, t
             for p in range(indptr[t], indptr[t + 1]):
                 d = docids[p]
                 seen[d] = 1
-                acc[d] += w * impacts[p]
+                acc[d] += w * np.float32(impacts[p])
         for d in range(n_docs):
             if seen[d]:
                 s = acc[d]
@@ -115,7 +117,7 @@ def topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, acc, seen, t
                 seen[d] = 1
                 touched[n_touched] = d
                 n_touched += 1
-            acc[d] += w * impacts[p]
+            acc[d] += w * np.float32(impacts[p])
     for j in range(n_touched):
         d = touched[j]
         s = acc[d]

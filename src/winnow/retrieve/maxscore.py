@@ -66,7 +66,7 @@ def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, bloc
         score = 0.0
         for j in range(first_ess, m):
             if pos[j] < end[j] and docids[pos[j]] == d:
-                c = w[j] * impacts[pos[j]]
+                c = w[j] * np.float32(impacts[pos[j]])
                 contrib[order[j]] = c
                 score += c
                 pos[j] += 1
@@ -88,7 +88,7 @@ def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, bloc
                 p += 1
             pos[j] = p
             if p < end[j] and docids[p] == d:
-                c = w[j] * impacts[p]
+                c = w[j] * np.float32(impacts[p])
                 contrib[order[j]] = c
                 score += c
         if alive:
