@@ -15,21 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from winnow.retrieve.kernels import heap_offer, heap_sorted, jit
+from winnow.retrieve.kernels import exact_score, heap_offer, heap_sorted, jit
 from winnow.retrieve.maxscore import topk_maxscore
-
-
-@jit
-def exact_score(indptr, docids, impacts, q_terms, q_weights, d):
-    """A document's score summed in float32 in query-term order (as the exact kernels sum it)."""
-    s = np.float32(0)
-    for i in range(len(q_terms)):
-        t = q_terms[i]
-        lo, hi = indptr[t], indptr[t + 1]
-        p = lo + np.searchsorted(docids[lo:hi], d)
-        if p < hi and docids[p] == d:
-            s += q_weights[i] * np.float32(impacts[p])
-    return s
 
 
 @jit

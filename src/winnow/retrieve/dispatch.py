@@ -1,6 +1,7 @@
 """One query, start to finish in compiled code: drop unusable terms, pick a strategy, run it.
 
-Strategy codes: 0 = auto (MaxScore when the query's postings exceed ``MAXSCORE_MIN_POSTINGS``),
+Strategy codes: 0 = auto (MaxScore when the query's postings exceed ``MAXSCORE_MIN_POSTINGS`` and
+its bounds promise to skip most of them, see :func:`essential_fraction`),
 1 = exhaustive, 2 = MaxScore, 3 = approximate (:mod:`winnow.retrieve.approx`). MaxScore and the
 approximate search need non-negative contributions; queries that would give negative ones run
 exhaustively whatever the code says.
@@ -22,7 +23,29 @@ from winnow.retrieve.maxscore import topk_maxscore
 
 AUTO, EXHAUSTIVE, MAXSCORE, APPROX = 0, 1, 2, 3
 STRATEGY_CODES = {"auto": AUTO, "exhaustive": EXHAUSTIVE, "maxscore": MAXSCORE, "approx": APPROX}
-MAXSCORE_MIN_POSTINGS = 20_000  # below this, accumulating every posting is as fast (benchmarks/engine_peers.py)
+MAXSCORE_MIN_POSTINGS = 20_000  # below this, accumulating every posting is as fast (benchmarks/scale.py)
+MAXSCORE_MAX_ESSENTIAL = 0.5  # MaxScore pays when it should skip at least half of the postings
+
+
+@jit
+def essential_fraction(indptr, term_max, terms, weights, cost):
+    """Expected share of postings MaxScore must read: terms whose summed bounds stay under the
+    strongest term's bound become non-essential once the top k settle (a cheap estimate of θ)."""
+    m = len(terms)
+    bound = np.empty(m, np.float64)
+    for i in range(m):
+        bound[i] = weights[i] * np.float64(term_max[terms[i]])
+    order = np.argsort(bound)
+    theta = bound[order[m - 1]]
+    total = 0.0
+    skipped = 0
+    for j in range(m):
+        total += bound[order[j]]
+        if total > theta:
+            break
+        t = terms[order[j]]
+        skipped += indptr[t + 1] - indptr[t]
+    return 1.0 - skipped / cost
 
 
 @jit
@@ -55,7 +78,9 @@ def topk_query(index, pruned, approx, q_terms, q_weights, k, strategy, acc, seen
     if not negative and strategy == APPROX:
         return topk_approx(indptr, docids, impacts, term_max, *pruned, block_size, terms, weights, k, *approx, hs, hd,
                            out_docs, out_scores)
-    use_maxscore = not negative and (strategy == MAXSCORE or (strategy == AUTO and cost > MAXSCORE_MIN_POSTINGS))
+    use_maxscore = not negative and (strategy == MAXSCORE or (
+        strategy == AUTO and cost > MAXSCORE_MIN_POSTINGS
+        and essential_fraction(indptr, term_max, terms, weights, cost) < MAXSCORE_MAX_ESSENTIAL))
     if use_maxscore:
         return topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size,
                              terms, weights, k, hs, hd, out_docs, out_scores)

@@ -76,6 +76,19 @@ def heap_sorted(hs, hd, n, out_docs, out_scores):
 
 
 @jit
+def exact_score(indptr, docids, impacts, q_terms, q_weights, d):
+    """One document's score, found by binary search in each query term's postings."""
+    s = np.float32(0)
+    for i in range(len(q_terms)):
+        t = q_terms[i]
+        lo, hi = indptr[t], indptr[t + 1]
+        p = lo + np.searchsorted(docids[lo:hi], d)
+        if p < hi and docids[p] == d:
+            s += q_weights[i] * np.float32(impacts[p])
+    return s
+
+
+@jit
 def topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, acc, seen, touched, hs, hd,
                     out_docs, out_scores):
     """Term-at-a-time accumulation over every posting, then heap selection.
