@@ -1,7 +1,7 @@
 """One query, start to finish in compiled code: drop unusable terms, pick a strategy, run it.
 
 Strategy codes: 0 = auto (MaxScore when the query's postings exceed ``MAXSCORE_MIN_POSTINGS`` and
-its bounds promise to skip most of them, see :func:`essential_fraction`),
+its bounds promise to skip enough of them, see :func:`maxscore_pays`),
 1 = exhaustive, 2 = MaxScore, 3 = approximate (:mod:`winnow.retrieve.approx`). MaxScore and the
 approximate search need non-negative contributions; queries that would give negative ones run
 exhaustively whatever the code says.
@@ -24,13 +24,17 @@ from winnow.retrieve.maxscore import topk_maxscore
 AUTO, EXHAUSTIVE, MAXSCORE, APPROX = 0, 1, 2, 3
 STRATEGY_CODES = {"auto": AUTO, "exhaustive": EXHAUSTIVE, "maxscore": MAXSCORE, "approx": APPROX}
 MAXSCORE_MIN_POSTINGS = 20_000  # below this, accumulating every posting is as fast (benchmarks/scale.py)
-MAXSCORE_MAX_ESSENTIAL = 0.5  # MaxScore pays when it should skip at least half of the postings
 
 
 @jit
-def essential_fraction(indptr, term_max, terms, weights, cost):
-    """Expected share of postings MaxScore must read: terms whose summed bounds stay under the
-    strongest term's bound become non-essential once the top k settle (a cheap estimate of θ)."""
+def maxscore_pays(indptr, term_max, terms, weights, cost, n_docs):
+    """Whether MaxScore should beat exhaustive search on this query, by a rough cost model.
+
+    Once the top k settle, θ is at least about the strongest term's bound, so the weakest terms
+    whose bounds sum below it become non-essential. MaxScore then reads the essential postings and
+    probes each non-essential list per candidate; exhaustive search reads every posting and, when
+    they cover much of the collection, scans all documents.
+    """
     m = len(terms)
     bound = np.empty(m, np.float64)
     for i in range(m):
@@ -39,13 +43,15 @@ def essential_fraction(indptr, term_max, terms, weights, cost):
     theta = bound[order[m - 1]]
     total = 0.0
     skipped = 0
+    non_essential = 0
     for j in range(m):
         total += bound[order[j]]
         if total > theta:
             break
         t = terms[order[j]]
         skipped += indptr[t + 1] - indptr[t]
-    return 1.0 - skipped / cost
+        non_essential += 1
+    return (cost - skipped) * (1 + non_essential) < cost + n_docs / 4
 
 
 @jit
@@ -80,7 +86,7 @@ def topk_query(index, pruned, approx, q_terms, q_weights, k, strategy, acc, seen
                            out_docs, out_scores)
     use_maxscore = not negative and (strategy == MAXSCORE or (
         strategy == AUTO and cost > MAXSCORE_MIN_POSTINGS
-        and essential_fraction(indptr, term_max, terms, weights, cost) < MAXSCORE_MAX_ESSENTIAL))
+        and maxscore_pays(indptr, term_max, terms, weights, cost, len(acc))))
     if use_maxscore:
         return topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size,
                              terms, weights, k, hs, hd, out_docs, out_scores)
