@@ -82,8 +82,8 @@ def topk_query(index, pruned, approx, q_terms, q_weights, k, strategy, acc, seen
                 terms[j], weights[j] = t, w
                 j += 1
     if not negative and strategy == APPROX:
-        return topk_approx(indptr, docids, impacts, term_max, *pruned, block_size, terms, weights, k, *approx, hs, hd,
-                           out_docs, out_scores)
+        return topk_approx(indptr, docids, impacts, term_max, *pruned, block_size, terms, weights, k, *approx, acc,
+                           seen, touched, hs, hd, out_docs, out_scores)
     use_maxscore = not negative and (strategy == MAXSCORE or (
         strategy == AUTO and cost > MAXSCORE_MIN_POSTINGS
         and maxscore_pays(indptr, term_max, terms, weights, cost, len(acc))))
