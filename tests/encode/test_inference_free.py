@@ -4,13 +4,15 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("torch")
 
 from conftest import to_postings
 
 from winnow.encode import registry
-from winnow.encode.inference_free import build_encoder, lucene_idf
+from winnow.encode.inference_free import StaticQueryEncoder, build_encoder, lucene_idf
 from winnow.encode.model_layout import load_tokenizer
 from winnow.errors import WinnowError
 
@@ -105,3 +107,23 @@ def test_query_side_imports_neither_torch_nor_transformers(opensearch_dir, docs,
         "sys.exit(any(m in sys.modules for m in ('torch', 'transformers', 'onnxruntime')))"
     )
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
+
+
+WORDS = ["Sparse", "retrieval", "naïve", "café", "don't", "U.S.A.", "BM25,", "東京", "ｆｕｌｌ", "x-y", "(idf)"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=12)), max_size=30),
+       st.lists(st.sampled_from([" ", "  ", "\t", "\n", "\u00a0", "\u3000"]), min_size=30, max_size=30),
+       st.integers(1, 40))
+def test_word_cache_tokenizes_exactly_like_the_whole_text(opensearch_dir, words, spaces, max_length):
+    """The per-word cache gives the tokenizer's own ids for the whole text, truncation included."""
+    weights = np.ones(load_tokenizer(opensearch_dir).get_vocab_size(), np.float32)
+    query = StaticQueryEncoder(load_tokenizer(opensearch_dir), weights, max_length)
+    assert query._words is not None  # BERT's pre-tokenizer splits on whitespace: the cache is on
+    text = "".join(w + s for w, s in zip(words, spaces))
+    reference = load_tokenizer(opensearch_dir)
+    reference.enable_truncation(max_length)
+    expected = reference.encode(text, add_special_tokens=False).ids
+    assert query.token_ids(text) == expected
+    assert query.token_ids(text) == expected  # again, from the cache

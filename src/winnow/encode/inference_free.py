@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,11 @@ logger = logging.getLogger(__name__)
 IDF_FILE = "query_idf.npy"
 TOKENIZER_FILE = "tokenizer.json"
 FALLBACK_QUERY_MAX_LENGTH = 512
+WORD_PRE_TOKENIZERS = ("BertPreTokenizer", "Whitespace", "WhitespaceSplit")  # split on whitespace first
+MAX_CACHED_WORDS = 1 << 18
+# Characters every whitespace-splitting tokenizer splits on (str.split() also splits on control
+# characters such as \x1f, which BERT's normaliser deletes instead).
+_SPACES = re.compile("[ \t\n\r\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+").split
 
 
 def lucene_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
@@ -88,6 +94,10 @@ class InferenceFreeEncoder(MLMDocumentEncoder):
 class StaticQueryEncoder:
     """Tokenize-and-look-up query encoder (``SparseStaticEmbedding`` semantics).
 
+    When the tokenizer splits on whitespace before anything else (BERT's pre-tokenizer), words are
+    tokenized independently and remembered, so repeated query words skip the tokenizer; the ids
+    are the same as tokenizing the whole text.
+
     Args:
         tokenizer: A ``tokenizers.Tokenizer``.
         weights: float32 weight per token id.
@@ -98,11 +108,31 @@ class StaticQueryEncoder:
         self.tokenizer = tokenizer
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length)
+        self.max_length = max_length
         self.weights = np.asarray(weights, dtype=np.float32)
+        pre = json.loads(tokenizer.to_str()).get("pre_tokenizer") or {}
+        self._words: dict[str, list[int]] | None = {} if pre.get("type") in WORD_PRE_TOKENIZERS else None
+
+    def token_ids(self, text: str) -> list[int]:
+        """Token ids of ``text`` without special tokens, truncated to ``max_length``."""
+        words = self._words
+        if words is None:
+            return self.tokenizer.encode(text, add_special_tokens=False).ids
+        ids: list[int] = []
+        for word in _SPACES(text):
+            if not word:
+                continue
+            known = words.get(word)
+            if known is None:
+                if len(words) > MAX_CACHED_WORDS:
+                    words.clear()
+                known = words[word] = self.tokenizer.encode(word, add_special_tokens=False).ids
+            ids.extend(known)
+        return ids[: self.max_length]
 
     def encode_query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Distinct token ids of ``text`` (ascending, int32) and their non-zero static weights."""
-        ids = np.unique(np.asarray(self.tokenizer.encode(text, add_special_tokens=False).ids, dtype=np.int32))
+        ids = np.array(sorted(set(self.token_ids(text))), dtype=np.int32)
         weights = self.weights[ids]
         keep = weights != 0
         return ids[keep], weights[keep]
