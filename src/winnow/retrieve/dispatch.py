@@ -1,10 +1,12 @@
-"""One query, start to finish in compiled code: drop unusable terms, pick a strategy, run it.
+"""Plan a query (drop unusable terms, pick a strategy), then run one kernel per strategy.
 
-Strategy codes: 0 = auto (MaxScore when the query's postings exceed ``MAXSCORE_MIN_POSTINGS`` and
-its bounds promise to skip enough of them, see :func:`maxscore_pays`),
-1 = exhaustive, 2 = MaxScore, 3 = approximate (:mod:`winnow.retrieve.approx`). MaxScore and the
-approximate search need non-negative contributions; queries that would give negative ones run
-exhaustively whatever the code says.
+Strategy codes: 0 = auto (MaxScore when the query reads more than ``MAXSCORE_MIN_POSTINGS``
+postings and :func:`maxscore_pays`), 1 = exhaustive, 2 = MaxScore, 3 = approximate
+(:mod:`winnow.retrieve.approx`). MaxScore and the approximate search need non-negative
+contributions; queries that would give negative ones run exhaustively whatever the code says.
+
+Planning and each strategy are separate compiled functions on purpose: compiled into one body,
+the three kernels' hot loops ran up to three times slower.
 
 ``index`` is the tuple ``(indptr, docids, impacts, term_max, block_ptr, block_last, block_max,
 block_size, non_negative)`` and ``pruned`` the pruned postings ``(indptr, docids, impacts, term_max,
@@ -22,6 +24,7 @@ from winnow.retrieve.kernels import jit, topk_exhaustive
 from winnow.retrieve.maxscore import topk_maxscore
 
 AUTO, EXHAUSTIVE, MAXSCORE, APPROX = 0, 1, 2, 3
+NOTHING = -1  # no usable term: empty result
 STRATEGY_CODES = {"auto": AUTO, "exhaustive": EXHAUSTIVE, "maxscore": MAXSCORE, "approx": APPROX}
 MAXSCORE_MIN_POSTINGS = 20_000  # below this, accumulating every posting is as fast (benchmarks/scale.py)
 
@@ -55,10 +58,8 @@ def maxscore_pays(indptr, term_max, terms, weights, cost, n_docs):
 
 
 @jit
-def topk_query(index, pruned, approx, q_terms, q_weights, k, strategy, acc, seen, touched, hs, hd, out_docs,
-               out_scores):
-    """Top-``k`` of one query; terms outside the vocabulary and zero or non-finite weights are ignored."""
-    indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size, non_negative = index
+def plan(indptr, term_max, non_negative, n_docs, q_terms, q_weights, strategy, out_terms, out_weights):
+    """Copy the usable terms (known, finite non-zero weight) into ``out_*``; return (code, count)."""
     n_terms = len(indptr) - 1
     m = 0
     cost = 0
@@ -66,49 +67,78 @@ def topk_query(index, pruned, approx, q_terms, q_weights, k, strategy, acc, seen
     for i in range(len(q_terms)):
         t, w = q_terms[i], q_weights[i]
         if 0 <= t < n_terms and w != 0 and np.isfinite(w):
+            out_terms[m], out_weights[m] = t, w
             m += 1
             cost += indptr[t + 1] - indptr[t]
             negative = negative or w < 0
-    if m == 0 or k == 0:
-        return 0
-    terms, weights = q_terms, q_weights
-    if m < len(q_terms):
-        terms = np.empty(m, q_terms.dtype)
-        weights = np.empty(m, q_weights.dtype)
-        j = 0
-        for i in range(len(q_terms)):
-            t, w = q_terms[i], q_weights[i]
-            if 0 <= t < n_terms and w != 0 and np.isfinite(w):
-                terms[j], weights[j] = t, w
-                j += 1
-    if not negative and strategy == APPROX:
-        return topk_approx(indptr, docids, impacts, term_max, *pruned, block_size, terms, weights, k, *approx, acc,
-                           seen, touched, hs, hd, out_docs, out_scores)
-    use_maxscore = not negative and (strategy == MAXSCORE or (
-        strategy == AUTO and cost > MAXSCORE_MIN_POSTINGS
-        and maxscore_pays(indptr, term_max, terms, weights, cost, len(acc))))
-    if use_maxscore:
-        return topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size,
-                             terms, weights, k, hs, hd, out_docs, out_scores)
-    return topk_exhaustive(indptr, docids, impacts, terms, weights, k, acc, seen, touched, hs, hd, out_docs,
-                           out_scores)
+    if m == 0:
+        return NOTHING, 0
+    if negative or strategy == EXHAUSTIVE:
+        return EXHAUSTIVE, m
+    if strategy == AUTO:
+        pays = cost > MAXSCORE_MIN_POSTINGS and maxscore_pays(indptr, term_max, out_terms[:m], out_weights[:m],
+                                                               cost, n_docs)
+        return (MAXSCORE if pays else EXHAUSTIVE), m
+    return strategy, m
+
+
+@jit
+def plan_batch(indptr, term_max, non_negative, n_docs, q_ptr, q_terms, q_weights, strategy, out_ptr, out_terms,
+               out_weights, codes):
+    """:func:`plan` for a CSR batch of queries, writing a CSR batch of cleaned queries."""
+    out_ptr[0] = 0
+    for q in range(len(q_ptr) - 1):
+        lo, hi, start = q_ptr[q], q_ptr[q + 1], out_ptr[q]
+        codes[q], m = plan(indptr, term_max, non_negative, n_docs, q_terms[lo:hi], q_weights[lo:hi], strategy,
+                           out_terms[start:], out_weights[start:])
+        out_ptr[q + 1] = start + m
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def topk_batch(index, pruned, approx, n_docs, q_ptr, q_terms, q_weights, k, strategy, n_workers, out_docs, out_scores,
-               out_n):
-    """:func:`topk_query` for a batch of queries (CSR ``q_ptr``), spread over workers with ``prange``.
-
-    Each worker owns its buffers and takes every ``n_workers``-th query.
-    """
-    n_queries = len(q_ptr) - 1
+def batch_exhaustive(indptr, docids, impacts, n_docs, q_ptr, q_terms, q_weights, queries, k, n_workers, out_docs,
+                     out_scores, out_n):
+    """Exhaustive top-k of ``queries`` (indices into the CSR batch), spread over workers."""
     for w in numba.prange(n_workers):
         acc = np.zeros(n_docs, dtype=np.float32)
         seen = np.zeros(n_docs, dtype=np.uint8)
         touched = np.empty(n_docs, dtype=np.int32)
-        hs = np.empty(max(k, 1), dtype=np.float32)
-        hd = np.empty(max(k, 1), dtype=np.int32)
-        for q in range(w, n_queries, n_workers):
+        hs = np.empty(k, dtype=np.float32)
+        hd = np.empty(k, dtype=np.int32)
+        for j in range(w, len(queries), n_workers):
+            q = queries[j]
             lo, hi = q_ptr[q], q_ptr[q + 1]
-            out_n[q] = topk_query(index, pruned, approx, q_terms[lo:hi], q_weights[lo:hi], k, strategy, acc, seen,
-                                  touched, hs, hd, out_docs[q], out_scores[q])
+            out_n[q] = topk_exhaustive(indptr, docids, impacts, q_terms[lo:hi], q_weights[lo:hi], k, acc, seen,
+                                       touched, hs, hd, out_docs[q], out_scores[q])
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def batch_maxscore(index, q_ptr, q_terms, q_weights, queries, k, n_workers, out_docs, out_scores, out_n):
+    """MaxScore top-k of ``queries``, spread over workers."""
+    indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size, _ = index
+    for w in numba.prange(n_workers):
+        hs = np.empty(k, dtype=np.float32)
+        hd = np.empty(k, dtype=np.int32)
+        for j in range(w, len(queries), n_workers):
+            q = queries[j]
+            lo, hi = q_ptr[q], q_ptr[q + 1]
+            out_n[q] = topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size,
+                                     q_terms[lo:hi], q_weights[lo:hi], k, hs, hd, out_docs[q], out_scores[q])
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def batch_approx(index, pruned, approx, n_docs, q_ptr, q_terms, q_weights, queries, k, n_workers, out_docs,
+                 out_scores, out_n):
+    """Approximate top-k of ``queries``, spread over workers."""
+    indptr, docids, impacts, term_max, _, _, _, block_size, _ = index
+    for w in numba.prange(n_workers):
+        acc = np.zeros(n_docs, dtype=np.float32)
+        seen = np.zeros(n_docs, dtype=np.uint8)
+        touched = np.empty(n_docs, dtype=np.int32)
+        hs = np.empty(k, dtype=np.float32)
+        hd = np.empty(k, dtype=np.int32)
+        for j in range(w, len(queries), n_workers):
+            q = queries[j]
+            lo, hi = q_ptr[q], q_ptr[q + 1]
+            out_n[q] = topk_approx(indptr, docids, impacts, term_max, *pruned, block_size, q_terms[lo:hi],
+                                   q_weights[lo:hi], k, *approx, acc, seen, touched, hs, hd, out_docs[q],
+                                   out_scores[q])

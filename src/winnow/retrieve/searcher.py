@@ -13,7 +13,11 @@ import numpy as np
 from winnow.encode.registry import load_query_encoder
 from winnow.errors import WinnowError
 from winnow.index.reader import SparseIndex
-from winnow.retrieve.dispatch import STRATEGY_CODES, topk_batch, topk_query
+from winnow.retrieve.approx import topk_approx
+from winnow.retrieve.dispatch import (APPROX, EXHAUSTIVE, MAXSCORE, STRATEGY_CODES, batch_approx, batch_exhaustive,
+                                      batch_maxscore, plan, plan_batch)
+from winnow.retrieve.kernels import topk_exhaustive
+from winnow.retrieve.maxscore import topk_maxscore
 from winnow.types import Hits
 
 STRATEGIES = tuple(STRATEGY_CODES)  # auto, exhaustive, maxscore, approx
@@ -95,10 +99,21 @@ class Searcher:
         terms, weights = _as_query(terms, weights)
         if k == 0 or len(terms) == 0:
             return _EMPTY
+        ix = self._index
+        clean_terms, clean_weights = np.empty_like(terms), np.empty_like(weights)
+        code, m = plan(ix[0], ix[3], ix[8], self.index.n_docs, terms, weights, code, clean_terms, clean_weights)
+        if m == 0:
+            return _EMPTY
+        terms, weights = clean_terms[:m], clean_weights[:m]
         acc, seen, touched, hs, hd = self._buffers(k)
         out_docs, out_scores = np.empty(k, np.int32), np.empty(k, np.float32)
-        n = topk_query(self._index, self._pruned, self.approx.astuple(), terms, weights, k, code, acc, seen, touched,
-                       hs, hd, out_docs, out_scores)
+        if code == MAXSCORE:
+            n = topk_maxscore(*ix[:8], terms, weights, k, hs, hd, out_docs, out_scores)
+        elif code == APPROX:
+            n = topk_approx(*ix[:4], *self._pruned, ix[7], terms, weights, k, *self.approx.astuple(), acc, seen,
+                            touched, hs, hd, out_docs, out_scores)
+        else:
+            n = topk_exhaustive(*ix[:3], terms, weights, k, acc, seen, touched, hs, hd, out_docs, out_scores)
         return self._hits(out_docs[:n], out_scores[:n])
 
     def search_batch(self, queries: Sequence[str], k: int = 10, threads: int | None = None,
@@ -126,11 +141,26 @@ class Searcher:
         if k == 0 or n_queries == 0:
             return [_EMPTY] * n_queries
         workers = max(1, min(threads or os.cpu_count() or 1, n_queries))
+        ix = self._index
+        ptr = np.empty(n_queries + 1, np.int64)
+        terms, weights = np.empty_like(q_terms), np.empty_like(q_weights)
+        codes = np.empty(n_queries, np.int64)
+        plan_batch(ix[0], ix[3], ix[8], self.index.n_docs, q_ptr, q_terms, q_weights, code, ptr, terms, weights, codes)
         out_docs = np.empty((n_queries, k), np.int32)
         out_scores = np.empty((n_queries, k), np.float32)
         out_n = np.zeros(n_queries, np.int64)
-        topk_batch(self._index, self._pruned, self.approx.astuple(), self.index.n_docs, q_ptr, q_terms, q_weights, k,
-                   code, workers, out_docs, out_scores, out_n)
+        common = (ptr, terms, weights)
+        for strategy_code, run in ((EXHAUSTIVE, batch_exhaustive), (MAXSCORE, batch_maxscore), (APPROX, batch_approx)):
+            queries = np.flatnonzero(codes == strategy_code)
+            if len(queries) == 0:
+                continue
+            outputs = (queries, k, min(workers, len(queries)), out_docs, out_scores, out_n)
+            if strategy_code == EXHAUSTIVE:
+                run(*ix[:3], self.index.n_docs, *common, *outputs)
+            elif strategy_code == MAXSCORE:
+                run(ix, *common, *outputs)
+            else:
+                run(ix, self._pruned, self.approx.astuple(), self.index.n_docs, *common, *outputs)
         return self._hits_batch(out_docs, out_scores, out_n)
 
     def _hits_batch(self, out_docs: np.ndarray, out_scores: np.ndarray, out_n: np.ndarray) -> list[Hits]:
