@@ -45,11 +45,11 @@ TEXT_ENGINES = ["winnow", "bm25s-numba", "tantivy", "pisa", "pisa-pt"]
 VECTOR_ENGINES = ["winnow", "pisa", "seismic"]
 WINNOW_CONFIGS = [
     {"strategy": "auto"}, {"strategy": "exhaustive"}, {"strategy": "maxscore"},
-    {"query_cut": 10, "prune_factor": 0.9}, {"query_cut": 20, "prune_factor": 0.8},
-    {"query_cut": 10, "prune_factor": 0.9, "candidates": 50}, {"query_cut": 20, "prune_factor": 0.9, "candidates": 50},
-    {"max_postings": 500, "query_cut": 20, "prune_factor": 0.9, "candidates": 50},
-    {"max_postings": 2000, "query_cut": 20, "prune_factor": 0.9, "candidates": 50},
-    {"max_postings": 2000, "query_cut": 10, "prune_factor": 0.8},
+    # approximate: candidates by accumulating pruned postings (prune_factor 1), then exact rescoring
+    {"query_cut": 10, "candidates": 30}, {"query_cut": 20, "candidates": 30},
+    {"max_postings": 300, "query_cut": 20, "candidates": 30}, {"max_postings": 1000, "candidates": 20},
+    # approximate with MaxScore candidates (prune_factor < 1)
+    {"query_cut": 20, "prune_factor": 0.9, "candidates": 50},
 ]
 # 1M random vectors: fewer, larger settings (exact MaxScore alone takes ~75 ms a query there, and a
 # Seismic build ~6 min on 2 busy cores).
