@@ -94,16 +94,19 @@ def plan_batch(indptr, term_max, non_negative, n_docs, q_ptr, q_terms, q_weights
         out_ptr[q + 1] = start + m
 
 
+@jit
+def worker_buffers(n_docs, k):
+    """One worker's scratch arrays: accumulator, touched flags and list, heap scores and docs."""
+    return (np.zeros(n_docs, dtype=np.float32), np.zeros(n_docs, dtype=np.uint8), np.empty(n_docs, dtype=np.int32),
+            np.empty(k, dtype=np.float32), np.empty(k, dtype=np.int32))
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
 def batch_exhaustive(indptr, docids, impacts, n_docs, q_ptr, q_terms, q_weights, queries, k, n_workers, out_docs,
                      out_scores, out_n):
     """Exhaustive top-k of ``queries`` (indices into the CSR batch), spread over workers."""
     for w in numba.prange(n_workers):
-        acc = np.zeros(n_docs, dtype=np.float32)
-        seen = np.zeros(n_docs, dtype=np.uint8)
-        touched = np.empty(n_docs, dtype=np.int32)
-        hs = np.empty(k, dtype=np.float32)
-        hd = np.empty(k, dtype=np.int32)
+        acc, seen, touched, hs, hd = worker_buffers(n_docs, k)
         for j in range(w, len(queries), n_workers):
             q = queries[j]
             lo, hi = q_ptr[q], q_ptr[q + 1]
@@ -131,11 +134,7 @@ def batch_approx(index, pruned, approx, n_docs, q_ptr, q_terms, q_weights, queri
     """Approximate top-k of ``queries``, spread over workers."""
     indptr, docids, impacts, term_max, _, _, _, block_size, _ = index
     for w in numba.prange(n_workers):
-        acc = np.zeros(n_docs, dtype=np.float32)
-        seen = np.zeros(n_docs, dtype=np.uint8)
-        touched = np.empty(n_docs, dtype=np.int32)
-        hs = np.empty(k, dtype=np.float32)
-        hd = np.empty(k, dtype=np.int32)
+        acc, seen, touched, hs, hd = worker_buffers(n_docs, k)
         for j in range(w, len(queries), n_workers):
             q = queries[j]
             lo, hi = q_ptr[q], q_ptr[q + 1]
