@@ -113,7 +113,7 @@ def json_records(path: Path, bad: BadRecords) -> Iterator[tuple[int, dict]]:
         try:
             record = json.loads(text)
         except json.JSONDecodeError as exc:
-            bad.report(InputError(f"malformed JSON: {exc.msg} at column {exc.colno}", str(path), number))
+            bad.report(InputError(f"malformed JSON ({exc.msg}, column {exc.colno})", str(path), number))
             continue
         if not isinstance(record, dict):
             kind = "array" if isinstance(record, list) else type(record).__name__
