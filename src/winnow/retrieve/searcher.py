@@ -45,7 +45,7 @@ _EMPTY = Hits((), np.zeros(0, np.float32), np.zeros(0, np.int64))
 
 
 class Searcher:
-    """Exact top-k search over a :class:`~winnow.index.SparseIndex`.
+    """Top-k search over a :class:`~winnow.index.SparseIndex`: exact strategies, or ``approx``.
 
     Example::
 
