@@ -128,7 +128,7 @@ def main() -> None:
         rows += bm25_rows(a.work, n, a.queries, a.repeats)
         if not a.skip_vectors:
             rows += vector_rows(a.work, n, a.queries, a.repeats)
-    print(f"| docs | workload | strategy | postings/query | qps 1x | mean ms | p99 ms | qps batch |")
+    print("| docs | workload | strategy | postings/query | qps 1x | mean ms | p99 ms | qps batch |")
     print("|---:|---|---|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['docs']:,} | {r['workload']} | {r['strategy']} | {r['postings_per_query']:,.0f} | "

@@ -157,7 +157,7 @@ def build_index(docs: Iterable[Document], encoder, out: str | Path, *, batch_siz
         store_w = StringTableWriter(seg, "docstore") if store else None
         seen: set[str] = set()
 
-        def recorded(batches):  # ids and stored documents, written as batches go to the encoder
+        def recorded(batches, seen):  # ids and stored documents, written as batches go to the encoder
             count = 0
             for batch in batches:
                 for doc in batch:
@@ -170,7 +170,7 @@ def build_index(docs: Iterable[Document], encoder, out: str | Path, *, batch_siz
                         store_w.add(document_record(doc.title, doc.text, doc.metadata))
                 yield batch
 
-        batches = recorded(_batches(docs, batch_size))
+        batches = recorded(_batches(docs, batch_size), seen)
         stream = encoder.encode_stream(batches) if hasattr(encoder, "encode_stream") else \
             map(encoder.encode_documents, batches)
         n_docs = 0
@@ -179,7 +179,7 @@ def build_index(docs: Iterable[Document], encoder, out: str | Path, *, batch_siz
             n_docs += len(sparse)
             if progress:
                 progress(n_docs)
-        del seen
+        seen.clear()  # the ids are on disk now; free the set before the sort
         ids.close()
         if store_w:
             store_w.close()
