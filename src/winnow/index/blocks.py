@@ -1,7 +1,8 @@
-"""Block-max metadata: postings cut into fixed-size blocks, each with its last doc and max impact.
+"""Upper bounds for dynamic pruning: each term's maximum impact, and block-max metadata.
 
-Dynamic pruning (:mod:`winnow.retrieve.maxscore`) uses a block's maximum impact as a tighter
-upper bound than the term's maximum, and its last document to skip whole blocks.
+Postings are cut into fixed-size blocks, each with its last doc and max impact. Dynamic pruning
+(:mod:`winnow.retrieve.maxscore`) uses a block's maximum impact as a tighter upper bound than the
+term's maximum, and its last document to skip whole blocks.
 """
 
 from __future__ import annotations
@@ -9,6 +10,21 @@ from __future__ import annotations
 import numpy as np
 
 BLOCK_SIZE = 64
+BOUNDS = ("term_max", "block_ptr", "block_last", "block_max")  # file names of :func:`bounds`
+
+
+def bounds(indptr: np.ndarray, docids: np.ndarray, impacts: np.ndarray) -> tuple:
+    """``(term_max, block_ptr, block_last, block_max)`` of term-major postings (see :data:`BOUNDS`)."""
+    return (term_max(indptr, impacts), *block_metadata(indptr, docids, impacts))
+
+
+def term_max(indptr: np.ndarray, impacts: np.ndarray) -> np.ndarray:
+    """Each term's largest impact as float32 (0 for a term without postings)."""
+    out = np.zeros(len(indptr) - 1, dtype=np.float32)
+    nonempty = np.flatnonzero(np.diff(indptr) > 0)
+    if len(nonempty):
+        out[nonempty] = np.maximum.reduceat(np.asarray(impacts), indptr[nonempty])
+    return out
 
 
 def block_metadata(indptr: np.ndarray, docids: np.ndarray, impacts: np.ndarray, size: int = BLOCK_SIZE):

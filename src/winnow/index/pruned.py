@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from winnow.index.blocks import block_metadata
+from winnow.index.blocks import BOUNDS, bounds
 from winnow.index.manifest import describe_files, read_manifest, write_manifest
 
-PRUNED = ("indptr", "docids", "impacts", "term_max", "block_ptr", "block_last", "block_max")
+PRUNED = ("indptr", "docids", "impacts", *BOUNDS)
 
 
 def prune_postings(indptr: np.ndarray, docids: np.ndarray, impacts: np.ndarray, max_postings: int):
@@ -48,8 +48,6 @@ def _ranks(lengths: np.ndarray) -> np.ndarray:
 
 def add_pruned_postings(index_dir: str | Path, max_postings: int) -> dict:
     """Write pruned postings into an index folder and record them in its manifest (atomically)."""
-    from winnow.index.writer import _term_max
-
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     seg = index_dir / manifest["segments"][0]["name"]
@@ -57,8 +55,7 @@ def add_pruned_postings(index_dir: str | Path, max_postings: int) -> dict:
     docids = np.load(seg / "docids.npy", mmap_mode="r")
     impacts = np.load(seg / "impacts.npy", mmap_mode="r")
     ptr, docs, imps = prune_postings(np.asarray(indptr), docids, impacts, int(max_postings))
-    arrays = dict(zip(PRUNED, (ptr, docs, imps, _term_max(ptr, imps.astype(np.float32)),
-                               *block_metadata(ptr, docs, imps))))
+    arrays = dict(zip(PRUNED, (ptr, docs, imps, *bounds(ptr, docs, imps))))
     for name, array in arrays.items():
         tmp = seg / f"pruned-{name}.tmp.npy"
         np.save(tmp, array)

@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from winnow.errors import InputError, WinnowError
-from winnow.index.blocks import BLOCK_SIZE, block_metadata
+from winnow.index.blocks import BLOCK_SIZE, BOUNDS, bounds
 from winnow.index.docstore import StringTableWriter, document_record
 from winnow.index.manifest import (FORMAT, FORMAT_VERSION, check_replaceable, commit_folder, describe_files,
                                    staging_folder, write_manifest)
@@ -110,14 +110,6 @@ class _Spill:
         return Postings(indptr, docids, raw, n_docs)
 
 
-def _term_max(indptr: np.ndarray, impacts: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(indptr) - 1, dtype=np.float32)
-    nonempty = np.flatnonzero(np.diff(indptr) > 0)
-    if len(nonempty):
-        out[nonempty] = np.maximum.reduceat(impacts, indptr[nonempty])
-    return out
-
-
 def _quantize(impacts: np.ndarray) -> tuple[np.ndarray, float]:
     """8-bit impacts: ``q = round(x / scale)``, ``scale = max / 255``; error <= scale / 2 per posting."""
     if len(impacts) and impacts.min() < 0:
@@ -201,8 +193,7 @@ def build_index(docs: Iterable[Document], encoder, out: str | Path, *, batch_siz
             impacts, scale = _quantize(impacts)
         np.save(seg / "indptr.npy", indptr)
         np.save(seg / "impacts.npy", impacts)
-        np.save(seg / "term_max.npy", _term_max(indptr, impacts.astype(np.float32)))
-        for name, array in zip(("block_ptr", "block_last", "block_max"), block_metadata(indptr, docids, impacts)):
+        for name, array in zip(BOUNDS, bounds(indptr, docids, impacts)):
             np.save(seg / f"{name}.npy", array)
         docids.flush()
         del docids
