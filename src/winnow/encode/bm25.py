@@ -42,7 +42,7 @@ from winnow.types import Document, SparseBatch
 _CHUNK = 1 << 22  # postings per pass in finalize: bounds the temporary arrays
 
 
-def _idf_lucene(n, df):
+def idf_lucene(n, df):
     return np.log1p((n - df + 0.5) / (df + 0.5))
 
 
@@ -80,7 +80,7 @@ def _tf_bm25plus(tf, norm, k1, delta):
 
 
 VARIANTS = {
-    "lucene": (_idf_lucene, _tf_lucene),
+    "lucene": (idf_lucene, _tf_lucene),
     "robertson": (_idf_robertson, _tf_robertson),
     "atire": (_idf_atire, _tf_robertson),
     "bm25l": (_idf_bm25l, _tf_bm25l),

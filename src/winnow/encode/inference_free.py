@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from winnow.encode.mlm_encoder import MLMDocumentEncoder
+from winnow.encode.bm25 import idf_lucene
+from winnow.encode.mlm_encoder import MLMDocumentEncoder, require_model
 from winnow.encode.model_layout import load_model_idf
 from winnow.encode.options import EncoderOptions, parse_options
 from winnow.errors import IndexFormatError, WinnowError
@@ -44,8 +45,7 @@ def lucene_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
     ``idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))`` (Lucene ``BM25Similarity``).
     """
     df = np.asarray(df, dtype=np.float64)
-    idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
-    return np.where(df > 0, idf, 0.0).astype(np.float32)
+    return np.where(df > 0, idf_lucene(n_docs, df), 0.0).astype(np.float32)
 
 
 def _tokenizer_max_length(folder: Path) -> int:
@@ -144,9 +144,7 @@ def build_encoder(model: str | None, options: dict[str, str]) -> InferenceFreeEn
     Raises:
         WinnowError: without a model, or on an unknown option or bad value.
     """
-    if not model:
-        raise WinnowError("the inference-free encoder needs a model: inference-free:MODEL (a folder or a Hugging Face id)")
-    return InferenceFreeEncoder(model, parse_options(options))
+    return InferenceFreeEncoder(require_model("inference-free", model), parse_options(options))
 
 
 def load_query_encoder(config: dict, index_dir: Path) -> StaticQueryEncoder:

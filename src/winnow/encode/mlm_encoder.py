@@ -16,9 +16,17 @@ import numpy as np
 from winnow.encode.model_layout import ModelLayout, detect_layout, load_tokenizer, resolve_model, special_token_ids
 from winnow.encode.options import EncoderOptions
 from winnow.encode.pruning import prune_dense
+from winnow.errors import WinnowError
 from winnow.types import Document, SparseBatch
 
 logger = logging.getLogger(__name__)
+
+
+def require_model(kind: str, model: str | None) -> str:
+    """The model of a ``kind:MODEL`` spec, or an error saying the spec needs one."""
+    if not model:
+        raise WinnowError(f"the {kind} encoder needs a model: {kind}:MODEL (a folder or a Hugging Face id)")
+    return model
 
 
 def make_backend(layout: ModelLayout, options: EncoderOptions, pooling: str):

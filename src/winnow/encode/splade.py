@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from winnow.encode.mlm_encoder import MLMDocumentEncoder, MLMSparseModel
+from winnow.encode.mlm_encoder import MLMDocumentEncoder, MLMSparseModel, require_model
 from winnow.encode.options import EncoderOptions, parse_options
-from winnow.errors import WinnowError
 
 DEFAULT_QUERY_MAX_LENGTH = 64
 
@@ -50,9 +49,7 @@ def build_encoder(model: str | None, options: dict[str, str]) -> SpladeEncoder:
     Raises:
         WinnowError: without a model, or on an unknown option or bad value.
     """
-    if not model:
-        raise WinnowError("the splade encoder needs a model: splade:MODEL (a folder or a Hugging Face id)")
-    return SpladeEncoder(model, parse_options(options))
+    return SpladeEncoder(require_model("splade", model), parse_options(options))
 
 
 def load_query_encoder(config: dict, index_dir: Path) -> SpladeQueryEncoder:
