@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from winnow.encode.pruning import SparsityStats, sparsity_stats
+from winnow.encode.pruning import SparsityStats, document_frequencies, sparsity_stats
 from winnow.evaluate.metrics import DEFAULT_METRICS, evaluate
-from winnow.types import Run
+from winnow.types import Run, SparseBatch
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,8 @@ def run_beir(dataset: str | Path, retriever: str = "bm25", split: str = "test", 
 def _sparsity(searcher, texts: list[str]) -> SparsityStats:
     """FLOPS (SPLADE's expected multiply-adds per query and document) from the index and the queries."""
     index = searcher.index
-    query_df = np.zeros(index.n_terms, dtype=np.int64)
-    for text in texts:
-        query_df[np.unique(searcher.encode(text)[0])] += 1
+    queries = SparseBatch.from_rows([searcher.encode(text) for text in texts])
+    query_df = document_frequencies(queries, index.n_terms)
     return sparsity_stats(np.diff(index.indptr), index.n_docs, query_df, len(texts))
 
 
