@@ -51,26 +51,10 @@ def rows(csr: dict) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def _read_beir(beir_dir: str):
     """Documents of ``corpus.jsonl`` and the judged test queries ``[(qid, text)]``."""
-    from winnow.types import Document
+    from winnow.corpus import load_beir
 
-    docs = []
-    with open(os.path.join(beir_dir, "corpus.jsonl"), encoding="utf-8") as f:
-        for line in f:
-            d = json.loads(line)
-            docs.append(Document(str(d["_id"]), d.get("text") or "", d.get("title") or ""))
-    judged = set()
-    with open(os.path.join(beir_dir, "qrels", "test.tsv"), encoding="utf-8") as f:
-        for line in f:
-            q = line.split("\t", 1)[0]
-            if q != "query-id":
-                judged.add(q)
-    queries = []
-    with open(os.path.join(beir_dir, "queries.jsonl"), encoding="utf-8") as f:
-        for line in f:
-            q = json.loads(line)
-            if q["_id"] in judged:
-                queries.append((q["_id"], q["text"]))
-    return docs, queries
+    data = load_beir(beir_dir, "test")
+    return list(data.corpus()), [(q.id, q.text) for q in data.queries]
 
 
 def encode_splade(beir_dir: str, model: str, out: str, batch: int = 256) -> str:
