@@ -1,4 +1,4 @@
-"""Top-k kernels called directly: heap selection and exhaustive term-at-a-time scoring."""
+"""Top-k kernels called directly: heap selection, exhaustive scoring, and MaxScore over many windows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from winnow.retrieve import kernels
+from winnow.index import blocks
+from winnow.retrieve import kernels, maxscore
 
 SETTINGS = settings(max_examples=80, deadline=None)
 
@@ -80,3 +81,40 @@ def test_topk_exhaustive_equals_dense_scoring_and_leaves_buffers_clean(case):
     assert out_docs[:n].tolist() == expected
     np.testing.assert_array_equal(out_scores[:n], scores[expected])
     assert not acc.any() and not seen.any()  # the contract: scratch buffers all-zero on exit
+
+
+@st.composite
+def many_windows(draw):
+    """Postings over up to 1,500 documents with small blocks: many 64-document windows and blocks per term."""
+    n_docs, n_terms = draw(st.integers(1, 1500)), draw(st.integers(1, 12))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    present = rng.random((n_terms, n_docs)) < rng.choice([0.002, 0.02, 0.2, 0.7], n_terms)[:, None]
+    values = rng.choice(np.float32([0.5, 1, 2]), present.shape) if draw(st.booleans()) \
+        else rng.pareto(2.0, present.shape).astype(np.float32) + np.float32(0.01)
+    indptr = np.concatenate([[0], np.cumsum(present.sum(1))]).astype(np.int64)
+    docids = np.concatenate([np.flatnonzero(r) for r in present]).astype(np.int32)
+    impacts = np.concatenate([values[t][present[t]] for t in range(n_terms)]).astype(np.float32)
+    q_terms = np.array(draw(st.lists(st.integers(0, n_terms - 1), max_size=8)), np.int32)
+    q_weights = np.array(draw(st.lists(st.sampled_from([0.5, 1.0, 3.0]), min_size=len(q_terms),
+                                       max_size=len(q_terms))), np.float32)
+    return n_docs, indptr, docids, impacts, q_terms, q_weights, draw(st.integers(1, 30)), draw(st.sampled_from([2, 4, 64]))
+
+
+@SETTINGS
+@given(case=many_windows())
+def test_maxscore_over_many_windows_equals_exhaustive(case):
+    """Window bounds, skipped windows and block probes never change the exact top k."""
+    n_docs, indptr, docids, impacts, q_terms, q_weights, k, block_size = case
+    k = min(k, n_docs)
+    term_max = blocks.term_max(indptr, impacts)
+    block_meta = blocks.block_metadata(indptr, docids, impacts, block_size)
+    hs, hd = np.empty(k, np.float32), np.empty(k, np.int32)
+    got_docs, got_scores = np.empty(k, np.int32), np.empty(k, np.float32)
+    n = maxscore.topk_maxscore(indptr, docids, impacts, term_max, *block_meta, block_size, q_terms, q_weights, k,
+                               hs, hd, got_docs, got_scores, 1.0, 64)
+    acc, seen, touched = np.zeros(n_docs, np.float32), np.zeros(n_docs, np.uint8), np.zeros(n_docs, np.int32)
+    want_docs, want_scores = np.empty(k, np.int32), np.empty(k, np.float32)
+    m = kernels.topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, acc, seen, touched, hs, hd,
+                                want_docs, want_scores)
+    assert got_docs[:n].tolist() == want_docs[:m].tolist()
+    np.testing.assert_array_equal(got_scores[:n], want_scores[:m])

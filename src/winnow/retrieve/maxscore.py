@@ -7,9 +7,13 @@ non-essential lists are merely probed. Block maxima (Ding & Suel 2011; Mallia et
 block-max MaxScore) tighten each probe's bound, so most probes skip whole blocks.
 
 As in Lucene's MaxScore scorer, candidates are gathered a window of ``WINDOW`` document
-numbers at a time: the essential postings of the window are accumulated term-at-a-time into a
-small array, then its candidates are checked against the bounds and probed in document order.
-This keeps long queries (learned sparse, 20-60 terms) as cheap per posting as exhaustive search.
+numbers at a time, and each window partitions the terms afresh by their largest block maximum
+inside the window: a term whose blocks there are weak is only probed, and a window whose summed
+bounds cannot beat θ is skipped without reading a posting. The window's essential postings are
+accumulated term-at-a-time into a small array and marked in a bit set, whose set bits (found
+with a de Bruijn multiply) give the candidates in document order for probing. This keeps long
+queries (learned sparse, 20-60 terms) as cheap per posting as exhaustive search, and a window
+with few candidates costs ``WINDOW / 64`` word tests rather than ``WINDOW`` byte tests.
 
 Exactness: bounds are summed in float64 with a relative slack of ``(m + 1) * 2**-23`` for float32
 rounding; a document that may enter the top k is rescored with
@@ -25,15 +29,19 @@ import numpy as np
 from winnow.retrieve.kernels import exact_score, heap_offer, heap_sorted, jit
 
 WINDOW = 4096
+_DEBRUIJN = np.uint64(0x03F79D71B4CB0A89)
+_LOW_BIT = np.zeros(64, np.int64)  # _LOW_BIT[(b * _DEBRUIJN) >> 58] = log2(b) for a power of two b
+_LOW_BIT[[((1 << i) * 0x03F79D71B4CB0A89 % 2**64) >> 58 for i in range(64)]] = np.arange(64)
 
 
 @jit
 def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size,
-                  q_terms, q_weights, k, hs, hd, out_docs, out_scores, prune_factor=1.0):
+                  q_terms, q_weights, k, hs, hd, out_docs, out_scores, prune_factor=1.0, window=WINDOW):
     """Top-``k`` of one query (``k >= 1``); returns the number of results written.
 
     ``prune_factor`` < 1 makes the search approximate: a document is skipped once its upper bound
-    times the factor cannot beat the k-th score.
+    times the factor cannot beat the k-th score. ``window`` (a multiple of 64) is the number of
+    document numbers gathered at a time.
     """
     m = len(q_terms)
     bound = np.empty(m, np.float64)
@@ -57,64 +65,121 @@ def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, bloc
         blk[j], blk_end[j] = block_ptr[t], block_ptr[t + 1]
         first_block[j], base[j] = block_ptr[t], indptr[t]
         ub[j + 1] = ub[j] + bound[i]
+    wb = np.empty(m, np.float64)  # each term's bound within the current window
+    word = np.empty(m, np.int64)  # terms by window bound, weakest first
+    wub = np.empty(m + 1, np.float64)  # wub[i + 1]: summed window bounds of word[0..i]
+    wub[0] = 0.0
     slack = (1 + (m + 1) * 2.0 ** -23) * prune_factor
-    acc = np.zeros(WINDOW, np.float64)
-    mark = np.zeros(WINDOW, np.uint8)
+    acc = np.zeros(window, np.float64)
+    mark = np.zeros(window // 64, np.uint64)  # bit set: documents of the window with an essential posting
     n = 0
     theta = -np.inf
-    first_ess = 0  # terms [0, first_ess) are non-essential
+    first_ess = 0  # terms [0, first_ess) cannot make a document competitive on their own
     big = np.iinfo(np.int32).max
+    lo = 0  # every document below lo is done
     while first_ess < m:
         start = big
         for j in range(first_ess, m):
-            if pos[j] < end[j] and docids[pos[j]] < start:
-                start = docids[pos[j]]
+            p = _seek(docids, block_last, block_size, pos, end, blk, blk_end, first_block, base, j, lo)
+            if p < end[j] and docids[p] < start:
+                start = docids[p]
         if start == big:
             break
-        stop = start + WINDOW
-        fe = first_ess  # essential terms of this window, even if θ rises within it
-        for j in range(fe, m):
-            wj, p, e = w[j], pos[j], end[j]
+        stop = start + window
+        lo = stop
+        total = 0.0
+        for j in range(m):  # window bounds: the largest block maximum among the window's blocks
+            b, bend = blk[j], blk_end[j]
+            while b < bend and block_last[b] < start:
+                b += 1
+            blk[j] = b
+            mx = 0.0
+            while b < bend:
+                bm = np.float64(block_max[b])
+                if bm > mx:
+                    mx = bm
+                if block_last[b] >= stop:
+                    break
+                b += 1
+            wb[j] = w[j] * mx
+            total += wb[j]
+        if n == k and total * slack <= theta:
+            continue  # no document of the window can enter the top k
+        for i in range(m):  # insertion sort (m is small)
+            x = wb[i]
+            h = i
+            while h > 0 and wb[word[h - 1]] > x:
+                word[h] = word[h - 1]
+                h -= 1
+            word[h] = i
+        for i in range(m):
+            wub[i + 1] = wub[i] + wb[word[i]]
+        ne = 0  # word[:ne] are only probed in this window
+        if n == k:
+            while ne < m and wub[ne + 1] * slack <= theta:
+                ne += 1
+        for i in range(ne, m):
+            j = word[i]
+            wj, e = w[j], end[j]
+            p = _seek(docids, block_last, block_size, pos, end, blk, blk_end, first_block, base, j, start)
             while p < e and docids[p] < stop:
                 off = docids[p] - start
-                mark[off] = 1
+                mark[off >> 6] |= np.uint64(1) << np.uint64(off & 63)
                 acc[off] += wj * np.float32(impacts[p])
                 p += 1
             pos[j] = p
-        for off in range(WINDOW):
-            if mark[off] == 0:
-                continue
-            mark[off] = 0
-            score = acc[off]
-            acc[off] = 0.0
-            d = start + off
-            if n == k and (score + ub[fe]) * slack <= theta:
-                continue
-            alive = True
-            for j in range(fe - 1, -1, -1):
-                if n == k and (score + ub[j + 1]) * slack <= theta:
-                    alive = False
-                    break
-                while blk[j] < blk_end[j] and block_last[blk[j]] < d:  # shallow move to d's block
-                    blk[j] += 1
-                if blk[j] == blk_end[j]:
+        for word_i in range(window // 64):
+            bits = mark[word_i]
+            mark[word_i] = 0
+            while bits:
+                low = bits & (~bits + np.uint64(1))
+                bits ^= low
+                off = word_i * 64 + _LOW_BIT[(low * _DEBRUIJN) >> np.uint64(58)]
+                score = acc[off]
+                acc[off] = 0.0
+                d = start + off
+                if n == k and (score + wub[ne]) * slack <= theta:
                     continue
-                if n == k and (score + w[j] * np.float64(block_max[blk[j]]) + ub[j]) * slack <= theta:
-                    alive = False
-                    break
-                p = max(pos[j], base[j] + (blk[j] - first_block[j]) * block_size)
-                while p < end[j] and docids[p] < d:
-                    p += 1
-                pos[j] = p
-                if p < end[j] and docids[p] == d:
-                    score += w[j] * np.float32(impacts[p])
-            if not alive or (n == k and score * slack <= theta):
-                continue
-            s = exact_score(indptr, docids, impacts, q_terms, q_weights, d)
-            if n < k or s > hs[0] or (s == hs[0] and d < hd[0]):
-                n = heap_offer(hs, hd, n, k, s, d)
-                if n == k:
-                    theta = hs[0]
-                    while first_ess < m and ub[first_ess + 1] * slack <= theta:
-                        first_ess += 1
+                alive = True
+                for i in range(ne - 1, -1, -1):
+                    if n == k and (score + wub[i + 1]) * slack <= theta:
+                        alive = False
+                        break
+                    j = word[i]
+                    while blk[j] < blk_end[j] and block_last[blk[j]] < d:  # shallow move to d's block
+                        blk[j] += 1
+                    if blk[j] == blk_end[j]:
+                        continue
+                    if n == k and (score + w[j] * np.float64(block_max[blk[j]]) + wub[i]) * slack <= theta:
+                        alive = False
+                        break
+                    p = max(pos[j], base[j] + (blk[j] - first_block[j]) * block_size)
+                    while p < end[j] and docids[p] < d:
+                        p += 1
+                    pos[j] = p
+                    if p < end[j] and docids[p] == d:
+                        score += w[j] * np.float32(impacts[p])
+                if not alive or (n == k and score * slack <= theta):
+                    continue
+                s = exact_score(indptr, docids, impacts, q_terms, q_weights, d)
+                if n < k or s > hs[0] or (s == hs[0] and d < hd[0]):
+                    n = heap_offer(hs, hd, n, k, s, d)
+                    if n == k:
+                        theta = hs[0]
+                        while first_ess < m and ub[first_ess + 1] * slack <= theta:
+                            first_ess += 1
     return heap_sorted(hs, hd, n, out_docs, out_scores)
+
+
+@jit
+def _seek(docids, block_last, block_size, pos, end, blk, blk_end, first_block, base, j, target):
+    """Move term ``j`` to its first posting at or after document ``target`` (skipping whole blocks)."""
+    b = blk[j]
+    while b < blk_end[j] and block_last[b] < target:
+        b += 1
+    blk[j] = b
+    p = max(pos[j], base[j] + (b - first_block[j]) * block_size)
+    while p < end[j] and docids[p] < target:
+        p += 1
+    pos[j] = p
+    return p
