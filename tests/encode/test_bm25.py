@@ -188,6 +188,26 @@ def test_query_weights_are_counts_of_known_terms(query):
     assert len(terms) == len(expected)
 
 
+
+TEXT = st.lists(st.sampled_from(["Running", "runs", "runner's", "The", "a", "U.S.", "3.14", "ran", "cats'", "Cat",
+                                 "über", "x", "of", "it's", "ARE"]), max_size=12)
+
+
+@given(queries=st.lists(TEXT, min_size=1, max_size=4))
+def test_cached_token_ids_equal_analyzing_each_query(queries):
+    """The per-token cache (stopwords, possessives, stemming, unknown words) never changes a query."""
+    from winnow.analyze import WordAnalyzer
+
+    analyzer = WordAnalyzer()
+    vocab = {t: i for i, t in enumerate(sorted(set(analyzer.analyze("running runner cat U.S. 3.14 über x it"))))}
+    encoder = BM25QueryEncoder(analyzer, vocab)
+    for words in queries + queries:  # the second pass hits the cache
+        text = " ".join(words)
+        terms, weights = encoder.encode_query(text)
+        expected = Counter(vocab[t] for t in analyzer.analyze(text) if t in vocab)
+        assert dict(zip(terms.tolist(), weights.tolist())) == expected
+
+
 # --- spec parsing -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("spec, message", [

@@ -81,6 +81,10 @@ class WordAnalyzer:
             self._stem_words = Stemmer.Stemmer(c.stemmer, 0).stemWords
 
     def analyze(self, text: str) -> list[str]:
+        return self.terms(self.tokens(text))
+
+    def tokens(self, text: str) -> list[str]:
+        """The tokenizer's output: normalised, lowercased words, not yet filtered or stemmed."""
         c = self.config
         if c.normalization:
             text = unicodedata.normalize(c.normalization, text)
@@ -88,8 +92,11 @@ class WordAnalyzer:
             text = text.lower()
         if c.possessive and ("'" in text or "’" in text):
             text = _POSSESSIVE(text)
-        tokens = self._findall(text)
-        stop, n = self._stop, c.min_length
+        return self._findall(text)
+
+    def terms(self, tokens: list[str]) -> list[str]:
+        """Filter and stem tokens; each token maps to at most one term, whatever its neighbours."""
+        stop, n = self._stop, self.config.min_length
         tokens = [t for t in tokens if t not in stop and len(t) >= n]
         return self._stem(tokens) if self._stem_words else tokens
 

@@ -40,6 +40,7 @@ from winnow.index.postings import Postings
 from winnow.types import Document, SparseBatch
 
 _CHUNK = 1 << 22  # postings per pass in finalize: bounds the temporary arrays
+_MAX_TOKEN_CACHE = 1 << 20  # query tokens whose term id is remembered
 
 
 def idf_lucene(n, df):
@@ -165,17 +166,38 @@ def _analyze_batch(analyzer, fields: list[tuple[str, ...]]):
 
 
 class BM25QueryEncoder:
-    """Analyze a query; each known term weighs its number of occurrences."""
+    """Analyze a query; each known term weighs its number of occurrences.
+
+    With a word analyzer, each token's term id (or -1: stopword or unknown term) is cached, so a
+    repeated word costs one dictionary lookup instead of filtering, stemming and a vocabulary lookup.
+    """
 
     def __init__(self, analyzer, vocab: dict[str, int]):
         self.analyzer, self.vocab = analyzer, vocab
+        self._token_ids: dict[str, int] | None = {} if hasattr(analyzer, "terms") else None
 
     def _counts(self, text: str) -> dict[int, int]:
         counts: dict[int, int] = {}
-        for i in map(self.vocab.get, self.analyzer.analyze(text)):
-            if i is not None:
+        if self._token_ids is None:
+            for i in map(self.vocab.get, self.analyzer.analyze(text)):
+                if i is not None:
+                    counts[i] = counts.get(i, 0) + 1
+            return counts
+        cache = self._token_ids
+        for token in self.analyzer.tokens(text):
+            i = cache.get(token)
+            if i is None:
+                i = self._token_id(token)
+            if i >= 0:
                 counts[i] = counts.get(i, 0) + 1
         return counts
+
+    def _token_id(self, token: str) -> int:
+        if len(self._token_ids) > _MAX_TOKEN_CACHE:
+            self._token_ids.clear()
+        terms = self.analyzer.terms([token])
+        i = self._token_ids[token] = self.vocab.get(terms[0], -1) if terms else -1
+        return i
 
     def encode_query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         counts = self._counts(text)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import mmap
 from array import array
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -32,26 +32,23 @@ class StringTable:
     """Memory-mapped read side of :class:`StringTableWriter`."""
 
     def __init__(self, folder: Path, name: str):
-        self._offsets_path = folder / f"{name}.idx.npy"
         path = folder / f"{name}.bin"
-        self._data = memoryview(np.memmap(path, dtype=np.uint8, mode="r")) if path.stat().st_size else memoryview(b"")
-        self._n = len(np.load(self._offsets_path, mmap_mode="r")) - 1
-
-    @cached_property
-    def _offsets(self) -> list[int]:
-        """Offsets as a Python list (built on first use): per-item lookups are what search needs."""
-        return np.load(self._offsets_path).tolist()
+        self._data = b""
+        if path.stat().st_size:
+            with open(path, "rb") as f:
+                self._data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        self._offsets = np.load(folder / f"{name}.idx.npy", mmap_mode="r")
 
     def __len__(self) -> int:
-        return self._n
+        return len(self._offsets) - 1
 
     def __getitem__(self, i: int) -> str:
-        return str(self._data[self._offsets[i]:self._offsets[i + 1]], "utf-8")
+        return self._data[int(self._offsets[i]):int(self._offsets[i + 1])].decode("utf-8")
 
     def take(self, indices: np.ndarray) -> list[str]:
         """Entries at ``indices`` (an integer array)."""
         data, off = self._data, self._offsets
-        return [str(data[off[i]:off[i + 1]], "utf-8") for i in indices.tolist()]
+        return [data[a:b].decode("utf-8") for a, b in zip(off[indices].tolist(), off[indices + 1].tolist())]
 
 
 def document_record(title: str, text: str, metadata) -> str:
