@@ -110,6 +110,7 @@ class StaticQueryEncoder:
         self.tokenizer.enable_truncation(max_length)
         self.max_length = max_length
         self.weights = np.asarray(weights, dtype=np.float32)
+        self._weight_of = self.weights.tolist()
         pre = json.loads(tokenizer.to_str()).get("pre_tokenizer") or {}
         self._words: dict[str, list[int]] | None = {} if pre.get("type") in WORD_PRE_TOKENIZERS else None
 
@@ -132,10 +133,12 @@ class StaticQueryEncoder:
 
     def encode_query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Distinct token ids of ``text`` (ascending, int32) and their non-zero static weights."""
-        ids = np.array(sorted(set(self.token_ids(text))), dtype=np.int32)
-        weights = self.weights[ids]
-        keep = weights != 0
-        return ids[keep], weights[keep]
+        ids = sorted(set(self.token_ids(text)))
+        weights = [self._weight_of[i] for i in ids]  # list lookups: cheaper than numpy for ~20 ids
+        if 0.0 in weights:
+            ids = [i for i, w in zip(ids, weights) if w]
+            weights = [w for w in weights if w]
+        return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32)
 
 
 def build_encoder(model: str | None, options: dict[str, str]) -> InferenceFreeEncoder:

@@ -37,7 +37,8 @@ class StringTable:
         if path.stat().st_size:
             with open(path, "rb") as f:
                 self._data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        self._offsets = np.load(folder / f"{name}.idx.npy", mmap_mode="r")
+        # a plain ndarray view of the map: np.memmap's Python-level indexing costs microseconds per call
+        self._offsets = np.asarray(np.load(folder / f"{name}.idx.npy", mmap_mode="r"))
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
