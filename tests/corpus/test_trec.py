@@ -46,8 +46,9 @@ def test_written_run_reads_the_same_in_ir_measures(tmp_path: Path):
     assert theirs == RUN.scores
 
 
+# U+FEFF opening a file is read as a byte-order mark, so no id may start with it.
 ids = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp")), min_size=1, max_size=10).filter(
-    lambda s: s.split() == [s]
+    lambda s: s.split() == [s] and not s.startswith("\ufeff")
 )
 rankings = st.dictionaries(ids, st.floats(width=32, allow_nan=False), min_size=1, max_size=6)
 runs = st.builds(Run, st.dictionaries(ids, rankings, min_size=1, max_size=4), ids)
