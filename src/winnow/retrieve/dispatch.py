@@ -27,6 +27,7 @@ AUTO, EXHAUSTIVE, MAXSCORE, APPROX = 0, 1, 2, 3
 NOTHING = -1  # no usable term: empty result
 STRATEGY_CODES = {"auto": AUTO, "exhaustive": EXHAUSTIVE, "maxscore": MAXSCORE, "approx": APPROX}
 MAXSCORE_MIN_POSTINGS = 20_000  # below this, accumulating every posting is as fast (benchmarks/scale.py)
+PROBE_COST = 3  # the best fit of auto's choices to 1M-document BM25 and vector queries (benchmarks/scale.py)
 
 
 @jit
@@ -35,8 +36,9 @@ def maxscore_pays(indptr, term_max, terms, weights, cost, n_docs):
 
     Once the top k settle, θ is at least about the strongest term's bound, so the weakest terms
     whose bounds sum below it become non-essential. MaxScore then reads the essential postings and
-    probes each non-essential list per candidate; exhaustive search reads every posting and, when
-    they cover much of the collection, scans all documents.
+    probes each non-essential list per candidate, a probe costing ``PROBE_COST`` postings read in
+    order; exhaustive search reads every posting and, when they cover much of the collection,
+    scans all documents.
     """
     m = len(terms)
     bound = np.empty(m, np.float64)
@@ -54,7 +56,7 @@ def maxscore_pays(indptr, term_max, terms, weights, cost, n_docs):
         t = terms[order[j]]
         skipped += indptr[t + 1] - indptr[t]
         non_essential += 1
-    return (cost - skipped) * (1 + non_essential) < cost + n_docs / 4
+    return (cost - skipped) * (1 + PROBE_COST * non_essential) < cost + n_docs / 4
 
 
 @jit
