@@ -131,6 +131,15 @@ def opensearch_dir(tiny_mlm, idf_weights, tmp_path_factory) -> Path:
     return folder
 
 
+def dense(batch, vocab_size: int) -> np.ndarray:
+    """A batch of sparse document vectors as a dense (documents x vocabulary) array."""
+    out = np.zeros((len(batch), vocab_size), dtype=np.float32)
+    for i in range(len(batch)):
+        ids, values = batch.row(i)
+        out[i, ids] = values
+    return out
+
+
 def to_postings(batch, vocab_size: int):
     """Term-major postings of a batch of document vectors (what the index builder hands finalize)."""
     import scipy.sparse

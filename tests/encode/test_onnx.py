@@ -5,16 +5,10 @@ pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
+from conftest import dense
+
 from winnow.encode.onnx_backend import cache_root, onnx_path
 from winnow.encode.splade import build_encoder
-
-
-def dense(batch, vocab_size):
-    out = np.zeros((len(batch), vocab_size), dtype=np.float32)
-    for i in range(len(batch)):
-        ids, values = batch.row(i)
-        out[i, ids] = values
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -3,19 +3,11 @@ import pytest
 
 pytest.importorskip("torch")
 
-from conftest import to_postings
+from conftest import dense, to_postings
 
 from winnow.encode import registry
 from winnow.encode.splade import build_encoder
 from winnow.errors import WinnowError
-
-
-def dense(batch, vocab_size):
-    out = np.zeros((len(batch), vocab_size), dtype=np.float32)
-    for i in range(len(batch)):
-        ids, values = batch.row(i)
-        out[i, ids] = values
-    return out
 
 
 @pytest.fixture(scope="module")
