@@ -44,6 +44,22 @@ def test_better_is_a_strict_order(s1, d1, s2, d2):
     assert (a or b) == ((s1, d1) != (s2, d2))
 
 
+def csc(present, values):
+    """Term-major postings ``(indptr, docids, impacts)`` of a (terms x docs) presence mask and values."""
+    indptr = np.concatenate([[0], np.cumsum(present.sum(1))]).astype(np.int64)
+    docids = np.concatenate([np.flatnonzero(r) for r in present]).astype(np.int32)
+    impacts = np.concatenate([values[t][present[t]] for t in range(len(present))]).astype(np.float32)
+    return indptr, docids, impacts
+
+
+def query(draw, n_terms, max_size):
+    """Known term ids (repeats allowed) and their weights."""
+    q_terms = np.array(draw(st.lists(st.integers(0, n_terms - 1), max_size=max_size)), np.int32)
+    q_weights = np.array(draw(st.lists(st.sampled_from([0.5, 1.0, 3.0]), min_size=len(q_terms),
+                                       max_size=len(q_terms))), np.float32)
+    return q_terms, q_weights
+
+
 @st.composite
 def term_major(draw):
     """CSC postings (ascending doc numbers per term) and a query over known terms."""
@@ -52,14 +68,8 @@ def term_major(draw):
     present = rng.random((n_terms, n_docs)) < draw(st.sampled_from([0.05, 0.3, 0.8]))
     values = rng.choice(np.float32([0.5, 1, 2]), present.shape) if draw(st.booleans()) \
         else rng.uniform(0.01, 5, present.shape).astype(np.float32)
-    indptr = np.concatenate([[0], np.cumsum(present.sum(1))]).astype(np.int64)
-    docids = np.concatenate([np.flatnonzero(r) for r in present]).astype(np.int32)
-    impacts = np.concatenate([values[t][present[t]] for t in range(n_terms)]).astype(np.float32)
-    q_terms = np.array(draw(st.lists(st.integers(0, n_terms - 1), max_size=6)), np.int32)
-    q_weights = np.array(draw(st.lists(st.sampled_from([0.5, 1.0, 3.0]), min_size=len(q_terms),
-                                       max_size=len(q_terms))), np.float32)
     dense = np.where(present, values, np.float32(0)).T  # (n_docs, n_terms)
-    return indptr, docids, impacts, q_terms, q_weights, dense, present.T, draw(st.integers(1, n_docs + 3))
+    return (*csc(present, values), *query(draw, n_terms, 6), dense, present.T, draw(st.integers(1, n_docs + 3)))
 
 
 @SETTINGS
@@ -91,13 +101,8 @@ def many_windows(draw):
     present = rng.random((n_terms, n_docs)) < rng.choice([0.002, 0.02, 0.2, 0.7], n_terms)[:, None]
     values = rng.choice(np.float32([0.5, 1, 2]), present.shape) if draw(st.booleans()) \
         else rng.pareto(2.0, present.shape).astype(np.float32) + np.float32(0.01)
-    indptr = np.concatenate([[0], np.cumsum(present.sum(1))]).astype(np.int64)
-    docids = np.concatenate([np.flatnonzero(r) for r in present]).astype(np.int32)
-    impacts = np.concatenate([values[t][present[t]] for t in range(n_terms)]).astype(np.float32)
-    q_terms = np.array(draw(st.lists(st.integers(0, n_terms - 1), max_size=8)), np.int32)
-    q_weights = np.array(draw(st.lists(st.sampled_from([0.5, 1.0, 3.0]), min_size=len(q_terms),
-                                       max_size=len(q_terms))), np.float32)
-    return n_docs, indptr, docids, impacts, q_terms, q_weights, draw(st.integers(1, 30)), draw(st.sampled_from([2, 4, 64]))
+    return (n_docs, *csc(present, values), *query(draw, n_terms, 8), draw(st.integers(1, 30)),
+            draw(st.sampled_from([2, 4, 64])))
 
 
 @SETTINGS
