@@ -31,7 +31,7 @@ from winnow.retrieve.kernels import exact_score, heap_offer, heap_sorted, jit
 WINDOW = 4096
 _DEBRUIJN = np.uint64(0x03F79D71B4CB0A89)
 _LOW_BIT = np.zeros(64, np.int64)  # _LOW_BIT[(b * _DEBRUIJN) >> 58] = log2(b) for a power of two b
-_LOW_BIT[[((1 << i) * 0x03F79D71B4CB0A89 % 2**64) >> 58 for i in range(64)]] = np.arange(64)
+_LOW_BIT[[((1 << i) * int(_DEBRUIJN) % 2**64) >> 58 for i in range(64)]] = np.arange(64)
 
 
 @jit
