@@ -10,22 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.tiny_models import build_tiny_mlm, load_docs, load_queries
 from winnow.types import Document
-
-DATA = Path(__file__).resolve().parents[1] / "data" / "tiny"
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-
-
-def load_docs() -> list[Document]:
-    docs = []
-    for line in (DATA / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        docs.append(Document(record["_id"], record["text"], record.get("title", "")))
-    return docs
-
-
-def load_queries() -> list[str]:
-    return [json.loads(line)["text"] for line in (DATA / "queries.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +27,6 @@ def queries() -> list[str]:
 @pytest.fixture(scope="session", autouse=True)
 def onnx_cache(tmp_path_factory):
     """Keep exported ONNX graphs out of the user's cache."""
-
-
     path = tmp_path_factory.mktemp("winnow-cache")
     old = os.environ.get("WINNOW_CACHE")
     os.environ["WINNOW_CACHE"] = str(path)
@@ -55,29 +39,9 @@ def onnx_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_mlm(tmp_path_factory) -> Path:
-    """A random 2-layer BertForMaskedLM with a WordPiece vocabulary trained on the fixture corpus."""
+    """A random 2-layer BertForMaskedLM (see :func:`tests.tiny_models.build_tiny_mlm`)."""
     pytest.importorskip("torch")
-    import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
-    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
-
-    folder = tmp_path_factory.mktemp("tiny-mlm")
-    texts = [d.full_text for d in load_docs()] + load_queries()
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=400, special_tokens=SPECIAL_TOKENS))
-    fast = BertTokenizerFast(tokenizer_object=tokenizer, model_max_length=128)
-    fast.save_pretrained(folder)
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(fast), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=128
-    )
-    model = BertForMaskedLM(config)
-    with torch.no_grad():  # a larger output bias makes many logits positive, so vectors are not trivially sparse
-        model.cls.predictions.bias.normal_(0.0, 1.0)
-    model.save_pretrained(folder)
-    return folder
+    return build_tiny_mlm(tmp_path_factory.mktemp("tiny-mlm"))
 
 
 def copy_model(src: Path, dst: Path) -> Path:

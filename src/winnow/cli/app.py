@@ -143,6 +143,40 @@ def prune(
 
 
 @app.command()
+def train(
+    corpus: Path = typer.Argument(..., help="BEIR folder whose qrels/<split>.tsv holds the training judgements."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the trained model (weights, tokenizer, idf.json)."),
+    student: str = typer.Option(..., help="MLM to start from (folder or Hugging Face id)."),
+    dense_teacher: Optional[str] = typer.Option(None, help="sentence-transformers bi-encoder teacher."),
+    sparse_teacher: Optional[str] = typer.Option(None, help="SPLADE teacher."),
+    split: str = typer.Option("train", help="Qrels split to train on."),
+    steps: int = typer.Option(300, help="Optimiser steps."),
+    queries_per_step: int = typer.Option(4, help="Queries per batch."),
+    candidates: int = typer.Option(8, help="Documents per query: one judged positive, the rest BM25 candidates."),
+    learning_rate: float = typer.Option(5e-5, help="AdamW peak learning rate."),
+    flops_weight: float = typer.Option(1e-2, help="Final weight of the IDF-aware FLOPS penalty."),
+    temperature: float = typer.Option(0.1, help="Divides the fused teacher scores."),
+    doc_max_length: int = typer.Option(256, help="Tokens per document."),
+    seed: int = typer.Option(0, help="Sampling and initialisation seed."),
+) -> None:
+    """Distil an inference-free document encoder from dense and sparse teachers."""
+    from winnow.train.distill import DistillConfig, train_inference_free
+
+    config = DistillConfig(student=student, dense_teacher=dense_teacher, sparse_teacher=sparse_teacher, steps=steps,
+                           queries_per_step=queries_per_step, candidates=candidates, learning_rate=learning_rate,
+                           flops_weight=flops_weight, temperature=temperature, doc_max_length=doc_max_length, seed=seed)
+    columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("steps {task.fields[info]}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("train", total=steps, info="")
+        report = train_inference_free(corpus, out, config, split=split, progress=lambda step, last: bar.update(
+            task, completed=step, info=f"doc terms {last['doc_terms']:.0f}" if last else ""))
+    last = report["history"][-1]
+    console.print(f"trained on {report['queries']:,} queries in {report['seconds']:.0f} s: distillation loss "
+                  f"{last['distill']:.4f}, {last['doc_terms']:.0f} terms per document -> {out}")
+
+
+@app.command()
 def info(index_dir: Path = typer.Argument(..., help="Index folder.")) -> None:
     """Show an index's manifest (and verify its checksums)."""
     from winnow.index.manifest import read_manifest

@@ -1,0 +1,71 @@
+"""Training examples: each query of a BEIR split with its judged positives and BM25 candidates."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from winnow.corpus.beir import load_beir
+from winnow.errors import WinnowError
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training query: its text, candidate documents (judged positives first) and how many are positive."""
+
+    query: str
+    doc_ids: tuple[str, ...]
+    n_positive: int
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Examples and the text (``title + " " + text``) of every candidate document."""
+
+    examples: list[Example]
+    texts: dict[str, str]
+
+
+def mine_candidates(beir_dir: str | Path, split: str = "train", depth: int = 30) -> TrainingSet:
+    """Judged positives plus the BM25 top-``depth`` of each query of ``split``.
+
+    Queries with no positive judgement (grade > 0) are left out: they give the distillation
+    nothing to rank first. The BM25 index is built in a temporary folder and removed.
+
+    Raises:
+        WinnowError: when no query of the split has a positive judgement.
+    """
+    import winnow
+
+    data = load_beir(beir_dir, split=split)
+    with tempfile.TemporaryDirectory(prefix="winnow-mine-") as tmp:
+        searcher = winnow.load_index(_build_bm25(beir_dir, Path(tmp)))
+        hits = searcher.search_batch([q.text for q in data.queries], k=depth)
+    examples = []
+    for query, found in zip(data.queries, hits):
+        positives = [d for d, grade in data.qrels.judgements[query.id].items() if grade > 0]
+        if not positives:
+            continue
+        others = [d for d in found.ids if d not in set(positives)]
+        examples.append(Example(query.text, tuple(positives + others), len(positives)))
+    if not examples:
+        raise WinnowError(f"{beir_dir}: no query of split {split!r} has a positive judgement")
+    wanted = {d for e in examples for d in e.doc_ids}
+    texts = {doc.id: doc.full_text for doc in data.corpus() if doc.id in wanted}
+    # Judged documents missing from the corpus cannot be encoded: drop them.
+    examples = [_keep(e, texts) for e in examples]
+    return TrainingSet([e for e in examples if e.n_positive and len(e.doc_ids) > 1], texts)
+
+
+def _build_bm25(beir_dir, tmp: Path) -> Path:
+    import winnow
+
+    winnow.index_corpus(beir_dir, tmp / "bm25", encoder="bm25", store=True)
+    return tmp / "bm25"
+
+
+def _keep(example: Example, texts: dict[str, str]) -> Example:
+    positives = [d for d in example.doc_ids[: example.n_positive] if d in texts]
+    others = [d for d in example.doc_ids[example.n_positive :] if d in texts]
+    return Example(example.query, tuple(positives + others), len(positives))
