@@ -32,7 +32,8 @@ def test_query_is_tokenize_plus_model_idf(opensearch_dir, idf_weights, docs, que
     query = registry.load_query_encoder("inference-free", encoder.config(), tmp_path)
     tokenizer = load_tokenizer(opensearch_dir)
     for text in queries:
-        expected = np.unique(tokenizer.encode(text, add_special_tokens=False).ids)
+        tokens = tokenizer.encode(text, add_special_tokens=False).ids
+        expected = list(dict.fromkeys(tokens))  # distinct, in order of first occurrence
         ids, weights = query.encode_query(text)
         np.testing.assert_array_equal(ids, expected)
         np.testing.assert_allclose(weights, idf_weights[expected], rtol=1e-6)

@@ -132,8 +132,8 @@ class StaticQueryEncoder:
         return ids[: self.max_length]
 
     def encode_query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Distinct token ids of ``text`` (ascending, int32) and their non-zero static weights."""
-        ids = sorted(set(self.token_ids(text)))
+        """Distinct token ids of ``text`` (first occurrence order, int32) and their non-zero static weights."""
+        ids = list(dict.fromkeys(self.token_ids(text)))  # dedupe in C; the engine needs no term order
         weights = [self._weight_of[i] for i in ids]  # list lookups: cheaper than numpy for ~20 ids
         if 0.0 in weights:
             ids = [i for i, w in zip(ids, weights) if w]
