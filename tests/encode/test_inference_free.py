@@ -128,3 +128,12 @@ def test_word_cache_tokenizes_exactly_like_the_whole_text(opensearch_dir, words,
     expected = reference.encode(text, add_special_tokens=False).ids
     assert query.token_ids(text) == expected
     assert query.token_ids(text) == expected  # again, from the cache
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=80))
+def test_ascii_splits_on_spaces_exactly_like_the_tokenizer(opensearch_dir, text):
+    """Printable ASCII takes the str.split fast path, control characters do not; both give the tokenizer's ids."""
+    weights = np.ones(load_tokenizer(opensearch_dir).get_vocab_size(), np.float32)
+    query = StaticQueryEncoder(load_tokenizer(opensearch_dir), weights, 512)
+    assert query.token_ids(text) == load_tokenizer(opensearch_dir).encode(text, add_special_tokens=False).ids
