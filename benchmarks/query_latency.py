@@ -53,6 +53,10 @@ def measure(index_dirs: dict[str, Path], queries, qrels, k: int, repeats: int) -
                 latencies.append(time.perf_counter() - start)
             if name not in best or sum(latencies) < sum(best[name]):
                 best[name] = latencies
+    # Batches last: after a parallel batch the worker threads linger on the cores for a while,
+    # which would slow whichever single-query round came next.
+    for _ in range(repeats):
+        for name, searcher in searchers.items():
             batch_s[name] = min(batch_s[name], _timed(lambda: searcher.search_batch(texts, k=k)))
     rows = {}
     for name, searcher in searchers.items():
