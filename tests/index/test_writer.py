@@ -7,11 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from winnow.corpus import read_corpus
 from winnow.encode.registry import build_encoder
 from winnow.errors import IndexFormatError, InputError, WinnowError
 from winnow.index import writer
+from winnow.index.docstore import StringTable, StringTableWriter
 from winnow.index.manifest import describe_files
 from winnow.index.reader import SparseIndex
 from winnow.index.writer import build_index
@@ -205,3 +208,18 @@ def test_manifest_describes_the_build(tiny_docs, tmp_path):
     assert manifest["encoder"]["config"]["bm25"]["k1"] == 1.2
     assert manifest["encoder"]["config"]["analyzer"]["kind"] == "word"
     assert manifest["files"] == describe_files(tmp_path / "ix")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(max_size=6), min_size=1, max_size=80), st.data())
+def test_string_table_take_equals_item_by_item(tmp_path_factory, entries, data):
+    """Small takes (scalar lookups) and large ones (fancy indexing) both return the stored strings."""
+    folder = tmp_path_factory.mktemp("strings")
+    writer = StringTableWriter(folder, "t")
+    for entry in entries:
+        writer.add(entry)
+    writer.close()
+    table = StringTable(folder, "t")
+    dtype = data.draw(st.sampled_from([np.int32, np.int64]))
+    indices = np.array(data.draw(st.lists(st.integers(0, len(entries) - 1), max_size=100)), dtype=dtype)
+    assert table.take(indices) == [entries[i] for i in indices]
