@@ -40,14 +40,15 @@ def mine_candidates(beir_dir: str | Path, split: str = "train", depth: int = 30)
 
     data = load_beir(beir_dir, split=split)
     with tempfile.TemporaryDirectory(prefix="winnow-mine-") as tmp:
-        searcher = winnow.load_index(_build_bm25(beir_dir, Path(tmp)))
-        hits = searcher.search_batch([q.text for q in data.queries], k=depth)
+        winnow.index_corpus(beir_dir, Path(tmp) / "bm25", encoder="bm25", store=False)
+        hits = winnow.load_index(Path(tmp) / "bm25").search_batch([q.text for q in data.queries], k=depth)
     examples = []
     for query, found in zip(data.queries, hits):
         positives = [d for d, grade in data.qrels.judgements[query.id].items() if grade > 0]
         if not positives:
             continue
-        others = [d for d in found.ids if d not in set(positives)]
+        judged = set(positives)
+        others = [d for d in found.ids if d not in judged]
         examples.append(Example(query.text, tuple(positives + others), len(positives)))
     if not examples:
         raise WinnowError(f"{beir_dir}: no query of split {split!r} has a positive judgement")
@@ -56,13 +57,6 @@ def mine_candidates(beir_dir: str | Path, split: str = "train", depth: int = 30)
     # Judged documents missing from the corpus cannot be encoded: drop them.
     examples = [_keep(e, texts) for e in examples]
     return TrainingSet([e for e in examples if e.n_positive and len(e.doc_ids) > 1], texts)
-
-
-def _build_bm25(beir_dir, tmp: Path) -> Path:
-    import winnow
-
-    winnow.index_corpus(beir_dir, tmp / "bm25", encoder="bm25", store=True)
-    return tmp / "bm25"
 
 
 def _keep(example: Example, texts: dict[str, str]) -> Example:

@@ -62,8 +62,8 @@ class DistillConfig:
     dense_teacher: str | None = None
     sparse_teacher: str | None = None
     teacher_weights: tuple[float, float] = (1.0, 1.0)
-    steps: int = 300
-    queries_per_step: int = 4
+    steps: int = 400
+    queries_per_step: int = 2
     candidates: int = 8
     depth: int = 30
     learning_rate: float = 5e-5
@@ -96,7 +96,7 @@ def corpus_idf(texts, tokenizer, vocab_size: int, batch: int = 1000) -> np.ndarr
     chunk: list[str] = []
 
     def count(chunk):
-        for encoding in tokenizer(chunk, add_special_tokens=False)["input_ids"]:
+        for encoding in tokenizer(chunk, add_special_tokens=False, verbose=False)["input_ids"]:
             df[np.unique(np.asarray(encoding, dtype=np.int64))] += 1
 
     for text in texts:
