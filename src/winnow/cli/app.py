@@ -154,7 +154,7 @@ def train(
     queries_per_step: int = typer.Option(2, help="Queries per batch."),
     candidates: int = typer.Option(8, help="Documents per query: one judged positive, the rest BM25 candidates."),
     learning_rate: float = typer.Option(5e-5, help="AdamW peak learning rate."),
-    flops_weight: float = typer.Option(1e-2, help="Final weight of the IDF-aware FLOPS penalty."),
+    flops_weight: float = typer.Option(0.03, help="Final weight of the IDF-aware FLOPS penalty (higher: faster, sparser)."),
     temperature: float = typer.Option(0.1, help="Divides the fused teacher scores."),
     doc_max_length: int = typer.Option(256, help="Tokens per document."),
     seed: int = typer.Option(0, help="Sampling and initialisation seed."),

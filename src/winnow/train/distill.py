@@ -67,7 +67,7 @@ class DistillConfig:
     candidates: int = 8
     depth: int = 30
     learning_rate: float = 5e-5
-    flops_weight: float = 1e-2
+    flops_weight: float = 0.03
     flops_ramp: float = 1 / 3
     idf_floor: float = 0.1
     temperature: float = 0.1
