@@ -104,3 +104,14 @@ def test_the_cli_trains_and_reports(tiny_mlm, tiny_beir, tmp_path):
     report = json.loads((out / "training.json").read_text(encoding="utf-8"))
     assert report["config"]["steps"] == 10 and report["split"] == "test"
     assert f"trained on {report['queries']} queries" in result.output
+
+
+def test_a_student_that_pools_otherwise_is_refused(tiny_mlm, tiny_beir, tmp_path):
+    st = pytest.importorskip("sentence_transformers")
+    from sentence_transformers.sparse_encoder.modules import MLMTransformer, SpladePooling
+
+    folder = tmp_path / "sum-pooled"
+    st.SparseEncoder(modules=[MLMTransformer(str(tiny_mlm), max_seq_length=64), SpladePooling("sum")]).save(str(folder))
+    with pytest.raises(WinnowError, match="pools with sum and relu"):
+        train_inference_free(tiny_beir, tmp_path / "out", config(folder), split="test")
+    assert not (tmp_path / "out").exists()

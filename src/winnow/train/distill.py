@@ -137,8 +137,8 @@ def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: Dist
     except ImportError as exc:
         raise MissingExtraError("torch", "train") from exc
     from winnow.corpus.beir import load_beir
-    from winnow.encode.model_layout import resolve_model
 
+    student_dir = _student_folder(config.student)
     started = time.perf_counter()
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
@@ -150,7 +150,6 @@ def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: Dist
     train = TrainingSet(examples, train.texts)
     targets = teacher_targets(config, train)
 
-    student_dir = resolve_model(config.student)
     tokenizer = AutoTokenizer.from_pretrained(str(student_dir))
     model = AutoModelForMaskedLM.from_pretrained(str(student_dir)).float().train()
     vocab = model.get_output_embeddings().weight.shape[0]
@@ -206,6 +205,23 @@ def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: Dist
               "seconds": round(time.perf_counter() - started, 1), "history": history}
     (out / REPORT_FILE).write_text(json.dumps(report, indent=2), encoding="utf-8")
     return report
+
+
+def _student_folder(student: str) -> Path:
+    """The MLM folder of the student, which must pool as the saved model will: max, ``log(1 + relu)``.
+
+    The output is a plain MLM folder with ``idf.json``, which the encoders read with those settings.
+
+    Raises:
+        WinnowError: for a student saved with sum pooling or another activation.
+    """
+    from winnow.encode.model_layout import detect_layout, resolve_model
+
+    layout = detect_layout(resolve_model(student))
+    if (layout.pooling or "max") != "max" or layout.activation != "relu":
+        raise WinnowError(f"student {student}: pools with {layout.pooling} and {layout.activation}; training "
+                          "produces max pooling over log(1 + relu) and needs a student saved that way")
+    return layout.mlm_dir
 
 
 def _sample_candidates(example, n: int, rng) -> np.ndarray:
