@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 import pytest
 
+from tests.tiny_models import build_tiny_mlm
 from winnow.types import Document, SparseBatch
 
 TINY = Path(__file__).resolve().parent / "data" / "tiny"
@@ -17,6 +18,13 @@ TINY = Path(__file__).resolve().parent / "data" / "tiny"
 def tiny_beir() -> Path:
     """The tiny BEIR folder (20 docs, 7 queries, qrels/test.tsv). Read-only: copy before changing it."""
     return TINY
+
+
+@pytest.fixture(scope="session")
+def tiny_mlm(tmp_path_factory) -> Path:
+    """A random 2-layer BertForMaskedLM (see :func:`tests.tiny_models.build_tiny_mlm`)."""
+    pytest.importorskip("torch")
+    return build_tiny_mlm(tmp_path_factory.mktemp("tiny-mlm"))
 
 
 @pytest.fixture(scope="session")

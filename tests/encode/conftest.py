@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.tiny_models import build_tiny_mlm, load_docs, load_queries
+from tests.tiny_models import load_docs, load_queries
 from winnow.types import Document
 
 
@@ -35,13 +35,6 @@ def onnx_cache(tmp_path_factory):
         os.environ.pop("WINNOW_CACHE", None)
     else:
         os.environ["WINNOW_CACHE"] = old
-
-
-@pytest.fixture(scope="session")
-def tiny_mlm(tmp_path_factory) -> Path:
-    """A random 2-layer BertForMaskedLM (see :func:`tests.tiny_models.build_tiny_mlm`)."""
-    pytest.importorskip("torch")
-    return build_tiny_mlm(tmp_path_factory.mktemp("tiny-mlm"))
 
 
 def copy_model(src: Path, dst: Path) -> Path:
