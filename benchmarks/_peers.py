@@ -91,7 +91,7 @@ def open_winnow(index_dir, a):
         return list(zip(h.ids, map(float, h.scores)))
 
     def batch(qs):
-        return [list(zip(h.ids, map(float, h.scores))) for h in s.search_batch(qs, k=k, threads=threads)]
+        return [list(zip(h.ids, map(float, h.scores))) for h in s.search_batch(qs, k=k, threads=threads).values()]
 
     return search, batch, f"search_batch(all queries, threads={threads})"
 

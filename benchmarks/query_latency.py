@@ -36,7 +36,6 @@ def measure(index_dirs: dict[str, Path], queries, qrels, k: int, repeats: int) -
     """Time every index round by round, alternating between them, so all see the same machine state."""
     import winnow
     from winnow.evaluate.metrics import evaluate
-    from winnow.types import Run
 
     searchers = {name: winnow.load_index(path) for name, path in index_dirs.items()}
     texts = [q.text for q in queries]
@@ -60,8 +59,7 @@ def measure(index_dirs: dict[str, Path], queries, qrels, k: int, repeats: int) -
             batch_s[name] = min(batch_s[name], _timed(lambda: searcher.search_batch(texts, k=k)))
     rows = {}
     for name, searcher in searchers.items():
-        hits = searcher.search_batch(texts, k=k)
-        run = Run({q.id: dict(h) for q, h in zip(queries, hits)})
+        run = searcher.search_batch(queries, k=k)
         vectors = [searcher.encode(t) for t in texts]
         df = np.diff(np.asarray(searcher.index.indptr))
         ms = np.array(best[name]) * 1e3

@@ -20,7 +20,7 @@ def test_import_winnow_loads_no_heavy_module():
 
 
 def test_value_types_load_no_heavy_module():
-    assert modules_after("import winnow\nwinnow.Document('a', 'b'); winnow.Run({})") == []
+    assert modules_after("import winnow\nwinnow.Document('a', 'b'); winnow.Run.from_dict({})") == []
 
 
 def test_the_probe_can_see_heavy_modules():

@@ -1,11 +1,20 @@
-"""Small immutable value types that travel between the stages of a pipeline."""
+"""Small immutable value types that travel between the stages of a pipeline.
+
+``Document`` and ``Query`` come in; a :class:`SparseBatch` is what encoders produce; a
+:class:`Hits` is one query's ranking and a :class:`Run` a ranking per query, the type that
+retrievers, fusion, rerankers, evaluation and the server all speak. :class:`Qrels` holds the
+judgements a run is scored against.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
+
+from winnow.errors import WinnowError
 
 
 @dataclass(frozen=True)
@@ -64,28 +73,126 @@ class SparseBatch:
 
 @dataclass(frozen=True)
 class Hits:
-    """Top-k results of one query, best first (ties broken by lower internal doc number)."""
+    """One query's ranking, best first: external ids and scores as parallel arrays.
+
+    Attributes:
+        ids: document ids, best first (ties broken by the producer: lower internal
+            document number for an index, lower id for fused or read-back rankings).
+        scores: one score per id (float32 from an index, float64 after fusion).
+        docnos: internal document numbers when the hits come straight from an index
+            (``None`` for fused, reranked or read-back rankings).
+        qid: the query's id (``""`` for an ad-hoc query).
+    """
 
     ids: tuple[str, ...]
-    scores: np.ndarray  # float32
-    docnos: np.ndarray  # int64 internal document numbers
+    scores: np.ndarray
+    docnos: np.ndarray | None = None
+    qid: str = ""
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def __iter__(self) -> Iterator[tuple[str, float]]:
-        return zip(self.ids, (float(s) for s in self.scores))
+        return zip(self.ids, self.scores.tolist())
+
+    def cut(self, k: int) -> "Hits":
+        """The best ``k`` hits."""
+        if k >= len(self.ids):
+            return self
+        return Hits(self.ids[:k], self.scores[:k], None if self.docnos is None else self.docnos[:k], self.qid)
+
+    def to_dict(self) -> dict[str, float]:
+        return dict(zip(self.ids, self.scores.tolist()))
+
+    def with_qid(self, qid: str) -> "Hits":
+        return Hits(self.ids, self.scores, self.docnos, qid)
+
+    @staticmethod
+    def from_scores(scores: Mapping[str, float], qid: str = "") -> "Hits":
+        """Rank ``{docid: score}`` by descending score, ties by ascending id (as ``trec_eval`` does)."""
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        return Hits(tuple(d for d, _ in ranked), np.array([s for _, s in ranked], dtype=np.float64), None, qid)
+
+    @staticmethod
+    def empty(qid: str = "") -> "Hits":
+        return Hits((), np.zeros(0, np.float32), np.zeros(0, np.int64), qid)
 
 
-@dataclass(frozen=True)
-class Run:
-    """A ranking per query: qid -> {docid: score}."""
+class Run(Mapping[str, Hits]):
+    """A ranking per query, queries in insertion order: ``run[qid]`` is a :class:`Hits`.
 
-    scores: Mapping[str, Mapping[str, float]]
-    name: str = "winnow"
+    Example::
+
+        run = Run.from_dict({"q1": {"d1": 2.5, "d2": 1.0}}, name="bm25")
+        run.write_trec("bm25.run")
+        top = run.cut(10)
+        scores = run.to_dict()            # {qid: {docid: score}}: ir-measures, pytrec_eval, ranx
+    """
+
+    __slots__ = ("_hits", "name")
+
+    def __init__(self, hits: Mapping[str, Hits] | Iterable[Hits] = (), name: str = "winnow"):
+        if isinstance(hits, Mapping):
+            items = {qid: h if h.qid == qid else h.with_qid(qid) for qid, h in hits.items()}
+        else:
+            items = {}
+            for h in hits:
+                if h.qid in items:
+                    raise WinnowError(f"run {name!r} holds query {h.qid!r} twice")
+                items[h.qid] = h
+        self._hits: dict[str, Hits] = items
+        self.name = name
+
+    def __getitem__(self, qid: str) -> Hits:
+        return self._hits[qid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._hits)
 
     def __len__(self) -> int:
-        return len(self.scores)
+        return len(self._hits)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Run):
+            return NotImplemented
+        return self.name == other.name and list(self) == list(other) and all(
+            self[q].ids == other[q].ids and np.array_equal(self[q].scores, other[q].scores) for q in self)
+
+    def __repr__(self) -> str:
+        return f"Run(name={self.name!r}, queries={len(self)})"
+
+    @property
+    def qids(self) -> list[str]:
+        return list(self._hits)
+
+    def cut(self, k: int) -> "Run":
+        """Each query's best ``k`` hits."""
+        return Run({q: h.cut(k) for q, h in self._hits.items()}, self.name)
+
+    def renamed(self, name: str) -> "Run":
+        return Run(self._hits, name)
+
+    def to_dict(self) -> dict[str, dict[str, float]]:
+        """``{qid: {docid: score}}``, the form ir-measures, pytrec_eval and ranx take."""
+        return {q: h.to_dict() for q, h in self._hits.items()}
+
+    @staticmethod
+    def from_dict(scores: Mapping[str, Mapping[str, float]], name: str = "winnow") -> "Run":
+        """A run from ``{qid: {docid: score}}``, each query ranked by score (ties: lower id first)."""
+        return Run({q: Hits.from_scores(docs, q) for q, docs in scores.items()}, name)
+
+    def write_trec(self, path: str | Path, k: int | None = None) -> None:
+        """Write the run as a TREC run file (see :func:`winnow.corpus.trec.write_run`)."""
+        from winnow.corpus.trec import write_run
+
+        write_run(self, path, k)
+
+    @staticmethod
+    def read_trec(path: str | Path) -> "Run":
+        """Read a TREC run file (see :func:`winnow.corpus.trec.read_run`)."""
+        from winnow.corpus.trec import read_run
+
+        return read_run(path)
 
 
 @dataclass(frozen=True)
@@ -96,3 +203,75 @@ class Qrels:
 
     def __len__(self) -> int:
         return len(self.judgements)
+
+    def __getitem__(self, qid: str) -> Mapping[str, int]:
+        return self.judgements[qid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.judgements)
+
+    def __contains__(self, qid: object) -> bool:
+        return qid in self.judgements
+
+    @property
+    def qids(self) -> list[str]:
+        return list(self.judgements)
+
+    def to_dict(self) -> dict[str, dict[str, int]]:
+        return {q: dict(docs) for q, docs in self.judgements.items()}
+
+    @staticmethod
+    def from_dict(judgements: Mapping[str, Mapping[str, int]]) -> "Qrels":
+        return Qrels({q: dict(docs) for q, docs in judgements.items()})
+
+    def write_trec(self, path: str | Path) -> None:
+        from winnow.corpus.trec import write_trec_qrels
+
+        write_trec_qrels(self, path)
+
+    @staticmethod
+    def read_trec(path: str | Path) -> "Qrels":
+        from winnow.corpus.trec import read_trec_qrels
+
+        return read_trec_qrels(path)
+
+
+def check_k(k: object, name: str = "k") -> int:
+    """Validate a result count: a non-negative ``int`` (``bool`` and floats are refused)."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise WinnowError(f"{name} must be a non-negative integer, got {k!r} ({type(k).__name__})")
+    if k < 0:
+        raise WinnowError(f"{name} must be a non-negative integer, got {k}")
+    return int(k)
+
+
+def check_query(text: object) -> str:
+    """Validate one query's text: a ``str``."""
+    if not isinstance(text, str):
+        raise WinnowError(f"a query must be a str, got {type(text).__name__}: {text!r:.80}")
+    return text
+
+
+def as_queries(queries: object) -> list[Query]:
+    """Normalise a batch of queries: a sequence of ``str`` (ids ``"0"``, ``"1"``, ...), of
+    :class:`Query`, or a mapping ``{qid: text}``. A bare ``str`` is refused (it is not a batch).
+    """
+    if isinstance(queries, (str, bytes)):
+        raise WinnowError("a batch of queries must be a list of queries, not a single str; "
+                          "wrap it in a list or call search() for one query")
+    if isinstance(queries, Mapping):
+        out = [Query(check_query(q), check_query(t)) for q, t in queries.items()]
+    elif isinstance(queries, Sequence) or hasattr(queries, "__iter__"):
+        out = []
+        for i, q in enumerate(queries):
+            out.append(q if isinstance(q, Query) and isinstance(q.text, str) and isinstance(q.id, str)
+                       else Query(str(i), check_query(q)))
+    else:
+        raise WinnowError(f"a batch of queries must be a list or a mapping, got {type(queries).__name__}")
+    seen: set[str] = set()
+    for q in out:
+        if q.id in seen:
+            raise WinnowError(f"query id {q.id!r} appears twice in the batch")
+        seen.add(q.id)
+    return out
+

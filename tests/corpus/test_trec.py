@@ -15,7 +15,7 @@ from winnow.types import Qrels, Run
 
 from .helpers import TINY, assert_at
 
-RUN = Run({"q2": {"b": 1.0, "a": 1.0, "c": 3.5, "d": -2.0}, "q1": {"x": 0.25}}, name="bm25")
+RUN = Run.from_dict({"q2": {"b": 1.0, "a": 1.0, "c": 3.5, "d": -2.0}, "q1": {"x": 0.25}}, name="bm25")
 
 
 def test_write_run_ranks_by_score_then_docid(tmp_path: Path):
@@ -34,7 +34,7 @@ def test_write_run_ranks_by_score_then_docid(tmp_path: Path):
 def test_write_run_cuts_at_k(tmp_path: Path):
     path = tmp_path / "run.trec"
     write_run(RUN, path, k=2)
-    assert read_run(path).scores == {"q2": {"c": 3.5, "a": 1.0}, "q1": {"x": 0.25}}
+    assert read_run(path).to_dict() == {"q2": {"c": 3.5, "a": 1.0}, "q1": {"x": 0.25}}
 
 
 def test_written_run_reads_the_same_in_ir_measures(tmp_path: Path):
@@ -43,7 +43,7 @@ def test_written_run_reads_the_same_in_ir_measures(tmp_path: Path):
     theirs: dict[str, dict[str, float]] = {}
     for scored in ir_measures.read_trec_run(str(path)):
         theirs.setdefault(scored.query_id, {})[scored.doc_id] = scored.score
-    assert theirs == RUN.scores
+    assert theirs == RUN.to_dict()
 
 
 # U+FEFF opening a file is read as a byte-order mark, so no id may start with it.
@@ -51,7 +51,7 @@ ids = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"))
     lambda s: s.split() == [s] and not s.startswith("\ufeff")
 )
 rankings = st.dictionaries(ids, st.floats(width=32, allow_nan=False), min_size=1, max_size=6)
-runs = st.builds(Run, st.dictionaries(ids, rankings, min_size=1, max_size=4), ids)
+runs = st.builds(Run.from_dict, st.dictionaries(ids, rankings, min_size=1, max_size=4), ids)
 
 
 @settings(max_examples=60, deadline=None)
@@ -60,7 +60,7 @@ def test_run_round_trip(run: Run, tmp_path_factory: pytest.TempPathFactory):
     path = tmp_path_factory.mktemp("run") / "run.trec"
     write_run(run, path)
     assert read_run(path) == run
-    for qid, docs in run.scores.items():
+    for qid, docs in run.to_dict().items():
         rows = [line.split() for line in path.read_text(encoding="utf-8").splitlines() if line.split()[0] == qid]
         assert [int(r[3]) for r in rows] == list(range(1, len(docs) + 1))
         scores = [float(r[4]) for r in rows]
@@ -70,11 +70,11 @@ def test_run_round_trip(run: Run, tmp_path_factory: pytest.TempPathFactory):
 @pytest.mark.parametrize(
     ("run", "k", "reason"),
     [
-        (Run({"q 1": {"d": 1.0}}), None, "query id 'q 1' is empty or holds whitespace"),
-        (Run({"q": {"": 1.0}}), None, "document id '' is empty"),
-        (Run({"q": {"d": 1.0}}, name="my run"), None, "run name 'my run'"),
-        (Run({"q": {"d": 1.0}, "r": {"d": float("nan")}}), None, "score of query 'r', document 'd' is NaN"),
-        (Run({"q": {"d": 1.0}}), 0, "k must be a positive integer"),
+        (Run.from_dict({"q 1": {"d": 1.0}}), None, "query id 'q 1' is empty or holds whitespace"),
+        (Run.from_dict({"q": {"": 1.0}}), None, "document id '' is empty"),
+        (Run.from_dict({"q": {"d": 1.0}}, name="my run"), None, "run name 'my run'"),
+        (Run.from_dict({"q": {"d": 1.0}, "r": {"d": float("nan")}}), None, "score of query 'r', document 'd' is NaN"),
+        (Run.from_dict({"q": {"d": 1.0}}), 0, "k must be a positive integer"),
     ],
 )
 def test_write_run_refuses_what_trec_cannot_hold(tmp_path: Path, run: Run, k: int | None, reason: str):
@@ -88,7 +88,7 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path):
     path = tmp_path / "run.trec"
     write_run(RUN, path)
     with pytest.raises(InputError):
-        write_run(Run({"q": {"d": float("nan")}}), path)
+        write_run(Run.from_dict({"q": {"d": float("nan")}}), path)
     assert read_run(path) == RUN
     assert list(tmp_path.iterdir()) == [path]
 
@@ -123,9 +123,9 @@ def test_read_run_not_utf8(tmp_path: Path):
 def test_read_run_tabs_and_empty_file(tmp_path: Path):
     path = tmp_path / "run.trec"
     path.write_text("q1\t0\td1\t1\t2\tx\r\n")
-    assert read_run(path) == Run({"q1": {"d1": 2.0}}, name="x")
+    assert read_run(path) == Run.from_dict({"q1": {"d1": 2.0}}, name="x")
     path.write_text("")
-    assert read_run(path) == Run({})
+    assert read_run(path) == Run()
 
 
 # -- qrels ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ QRELS = Qrels({
     "q2": {"e": 1},
     "q3": {"f": 2},  # judged but absent from the run: counts as 0
 })
-RUN = Run({
+RUN = Run.from_dict({
     "q1": {"x": 9.0, "b": 8.0, "a": 7.0, "c": 6.0, "y": 5.0},  # ranks: x b a c y
     "q2": {"d": 3.0, "e": 2.0},
     "q9": {"a": 1.0},  # not judged: ignored
@@ -71,7 +71,7 @@ def test_judged_queries_missing_from_the_run_count_as_zero():
     full = evaluate(RUN, Qrels({"q1": QRELS.judgements["q1"]}), ["ndcg@10"])["ndcg@10"]
     with_missing = evaluate(RUN, Qrels({"q1": QRELS.judgements["q1"], "q3": {"f": 2}}), ["ndcg@10"])["ndcg@10"]
     assert with_missing == pytest.approx(full / 2)
-    assert evaluate(Run({}), QRELS, ["ndcg@10", "recall@100"]) == {"ndcg@10": 0.0, "recall@100": 0.0}
+    assert evaluate(Run(), QRELS, ["ndcg@10", "recall@100"]) == {"ndcg@10": 0.0, "recall@100": 0.0}
 
 
 def test_per_query():

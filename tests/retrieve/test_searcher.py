@@ -138,9 +138,9 @@ def test_k_beyond_n_docs_returns_every_touched_document(small):
 
 
 def test_negative_k_is_an_error(small):
-    with pytest.raises(WinnowError, match="k must be >= 0"):
+    with pytest.raises(WinnowError, match="k must be a non-negative integer"):
         small.search_vector(np.array([0]), np.array([1.0]), k=-1)
-    with pytest.raises(WinnowError, match="k must be >= 0"):
+    with pytest.raises(WinnowError, match="k must be a non-negative integer"):
         small.search_vectors([(np.array([0]), np.array([1.0]))], k=-1)
 
 
@@ -168,7 +168,7 @@ def test_search_batch_matches_search_on_tiny(tiny_index, tiny_beir):
 
     searcher = Searcher(tiny_index)
     texts = [q.text for q in read_queries(tiny_beir / "queries.jsonl")]
-    for text, hits in zip(texts, searcher.search_batch(texts, k=5, threads=2)):
+    for text, hits in zip(texts, searcher.search_batch(texts, k=5, threads=2).values()):
         single = searcher.search(text, k=5)
         assert hits.ids == single.ids
         np.testing.assert_array_equal(hits.scores, single.scores)

@@ -6,9 +6,9 @@ names must not contain any. Scores are written with Python's shortest
 round-trip ``repr``, so a run read back holds exactly the scores written.
 
 Example:
-    >>> write_run(Run({"q1": {"d1": 2.5, "d2": 1.0}}, name="bm25"), "bm25.run")  # doctest: +SKIP
-    >>> read_run("bm25.run").scores["q1"]["d1"]  # doctest: +SKIP
-    2.5
+    >>> write_run(Run.from_dict({"q1": {"d1": 2.5, "d2": 1.0}}, name="bm25"), "bm25.run")  # doctest: +SKIP
+    >>> read_run("bm25.run")["q1"].ids  # doctest: +SKIP
+    ('d1', 'd2')
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ def write_run(run: Run, path: str | Path, k: int | None = None) -> None:
 
 
 def _run_lines(run: Run, k: int | None) -> Iterator[str]:
-    for qid, docs in run.scores.items():
+    for qid in run:
         _check_token(qid, "query id")
+        docs = run[qid].to_dict()
         for docid, score in docs.items():
             _check_token(docid, "document id")
             if math.isnan(score):
@@ -69,8 +70,8 @@ def read_run(path: str | Path) -> Run:
         path: The run file.
 
     Returns:
-        The run, queries and documents in file order, named after the last
-        column (an empty file gives an empty run named ``"winnow"``).
+        The run, queries in file order and each query's documents ranked by
+        score (ties by ascending id), named after the last column (an empty file gives an empty run named ``"winnow"``).
 
     Raises:
         InputError: The file is missing, or a line is bad (wrong number of
@@ -97,7 +98,7 @@ def read_run(path: str | Path) -> Run:
             first = _first_line(path, qid, docid)
             raise InputError(f"query {qid!r} lists document {docid!r} twice (first on line {first})", str(path), line)
         docs[docid] = _parse_score(score, str(path), line)
-    return Run(scores, name) if name is not None else Run(scores)
+    return Run.from_dict(scores, name) if name is not None else Run.from_dict(scores)
 
 
 def read_trec_qrels(path: str | Path) -> Qrels:

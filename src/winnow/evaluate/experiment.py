@@ -47,16 +47,15 @@ def run_beir(dataset: str | Path, retriever: str = "bm25", split: str = "test", 
         searcher = load_index(path)
         texts = [q.text for q in data.queries]
         searcher.search(texts[0] if texts else "", k)  # warm-up: kernels load outside the timings
-        searcher.search_batch(texts[:2], k)
+        searcher.search_batch(texts[:2], k=k)
         start = time.perf_counter()
         for text in texts:
             searcher.search(text, k)
         mrt_ms = (time.perf_counter() - start) * 1000 / max(len(texts), 1)
         start = time.perf_counter()
-        hits = searcher.search_batch(texts, k)
+        run = searcher.search_batch(data.queries, k=k).renamed(retriever)
         qps = len(texts) / max(time.perf_counter() - start, 1e-9)
         sparsity = _sparsity(searcher, texts)
-    run = Run({q.id: dict(h) for q, h in zip(data.queries, hits)}, name=retriever)
     return EvalResult(evaluate(run, data.qrels, metrics), mrt_ms, qps, len(texts), run, sparsity)
 
 

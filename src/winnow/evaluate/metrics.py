@@ -39,7 +39,7 @@ def evaluate(run: Run, qrels: Qrels, metrics=DEFAULT_METRICS) -> dict[str, float
     import ir_measures
 
     measures = {name: to_measure(name) for name in metrics}
-    run_dict = {q: dict(docs) for q, docs in run.scores.items()}
+    run_dict = run.to_dict()
     for qid in qrels.judgements:
         run_dict.setdefault(qid, {})
     agg = ir_measures.calc_aggregate(list(set(measures.values())), qrels.judgements, run_dict)
@@ -53,6 +53,6 @@ def per_query(run: Run, qrels: Qrels, metrics=DEFAULT_METRICS) -> dict[str, dict
     measures = {name: to_measure(name) for name in metrics}
     names = {m: n for n, m in measures.items()}
     out: dict[str, dict[str, float]] = {}
-    for row in ir_measures.iter_calc(list(set(measures.values())), qrels.judgements, run.scores):
+    for row in ir_measures.iter_calc(list(set(measures.values())), qrels.judgements, run.to_dict()):
         out.setdefault(row.query_id, {})[names[row.measure]] = float(row.value)
     return out

@@ -18,7 +18,8 @@ from winnow.retrieve.dispatch import (APPROX, EXHAUSTIVE, MAXSCORE, STRATEGY_COD
                                       batch_maxscore, plan, plan_batch)
 from winnow.retrieve.kernels import topk_exhaustive
 from winnow.retrieve.maxscore import topk_maxscore
-from winnow.types import Hits
+from winnow.retrieve.retriever import Retriever
+from winnow.types import Hits, Query, Run, as_queries, check_k, check_query
 
 STRATEGIES = tuple(STRATEGY_CODES)  # auto, exhaustive, maxscore, approx
 EXACT_STRATEGIES = ("auto", "exhaustive", "maxscore")
@@ -41,10 +42,10 @@ class Approx:
     def astuple(self) -> tuple[int, float, int]:
         return int(self.query_cut), float(self.prune_factor), int(self.candidates)
 
-_EMPTY = Hits((), np.zeros(0, np.float32), np.zeros(0, np.int64))
+_EMPTY = Hits.empty()
 
 
-class Searcher:
+class Searcher(Retriever):
     """Top-k search over a :class:`~winnow.index.SparseIndex`: exact strategies, or ``approx``.
 
     Example::
@@ -65,6 +66,8 @@ class Searcher:
         self._index = (*full, ix.block_size, ix.non_negative)
         self._pruned = tuple(np.asarray(a) for a in ix.pruned) if ix.pruned else full
         self.approx = approx or Approx()
+        self.name = self.index.manifest.get("spec") or self.index.encoder_kind
+        self.score_floor = 0.0 if ix.non_negative else None
 
     def _buffers(self, k: int):
         """Per-thread scratch arrays, reused across queries (all-zero between calls)."""
@@ -79,14 +82,15 @@ class Searcher:
         """The query's sparse vector: ``(term ids, weights)``."""
         return self.query_encoder.encode_query(query)
 
-    def search(self, query: str, k: int = 10, strategy: str = "auto") -> Hits:
+    def search(self, query: str, k: int = 10, filter=None, strategy: str = "auto") -> Hits:
         """Top-``k`` documents for one query (fewer if fewer documents match any query term).
 
         ``strategy``: ``exhaustive`` (term-at-a-time over every posting), ``maxscore`` (block-max
         MaxScore, exact), or ``auto`` (picked per query by its number of postings) all return the
         same hits; ``approx`` trades recall for speed with the knobs in :attr:`approx`.
         """
-        terms, weights = self.query_encoder.encode_query(query)
+        _no_filter(filter)
+        terms, weights = self.query_encoder.encode_query(check_query(query))
         return self.search_vector(terms, weights, k, strategy)
 
     def search_vector(self, terms: np.ndarray, weights: np.ndarray, k: int = 10, strategy: str = "auto") -> Hits:
@@ -116,13 +120,22 @@ class Searcher:
             n = topk_exhaustive(*ix[:3], terms, weights, k, acc, seen, touched, hs, hd, out_docs, out_scores)
         return self._hits(out_docs[:n], out_scores[:n])
 
-    def search_batch(self, queries: Sequence[str], k: int = 10, threads: int | None = None,
-                     strategy: str = "auto") -> list[Hits]:
-        """Top-``k`` for many queries, spread over ``threads`` cores (default: all)."""
+    def search_batch(self, queries, k: int = 10, filter=None, threads: int | None = None,
+                     strategy: str = "auto") -> Run:
+        """Top-``k`` for many queries (see :meth:`Retriever.search_batch`), spread over ``threads``
+        cores (default: all)."""
+        return self.retrieve(as_queries(queries), check_k(k), filter, threads, strategy)
+
+    def retrieve(self, queries: list[Query], k: int, filter=None, threads: int | None = None,
+                 strategy: str = "auto") -> Run:
+        _no_filter(filter)
+        texts = [q.text for q in queries]
         encoder = self.query_encoder
         if hasattr(encoder, "encode_queries"):
-            return self._search_csr(*encoder.encode_queries(queries), k, threads, strategy)
-        return self.search_vectors([encoder.encode_query(q) for q in queries], k, threads, strategy)
+            hits = self._search_csr(*encoder.encode_queries(texts), k, threads, strategy)
+        else:
+            hits = self.search_vectors([encoder.encode_query(q) for q in texts], k, threads, strategy)
+        return Run({q.id: h for q, h in zip(queries, hits)}, self.name)
 
     def search_vectors(self, vectors: Sequence[tuple[np.ndarray, np.ndarray]], k: int = 10,
                        threads: int | None = None, strategy: str = "auto") -> list[Hits]:
@@ -180,9 +193,7 @@ class Searcher:
         return STRATEGY_CODES[name]
 
     def _check_k(self, k: int) -> int:
-        if k < 0:
-            raise WinnowError(f"k must be >= 0, got {k}")
-        return min(int(k), self.index.n_docs)
+        return min(check_k(k), self.index.n_docs)
 
     def _hits(self, docs: np.ndarray, scores: np.ndarray) -> Hits:
         ix = self.index
@@ -201,6 +212,11 @@ class Searcher:
             if i < len(docs) and docs[i] == docno:
                 parts.append((vocab[t], float(w * imps[i])))
         return sorted(parts, key=lambda p: -p[1])[:top]
+
+
+def _no_filter(filter) -> None:
+    if filter is not None:
+        raise WinnowError("this index has no metadata fields to filter on")
 
 
 def _as_query(terms, weights) -> tuple[np.ndarray, np.ndarray]:

@@ -41,9 +41,10 @@ def mine_candidates(beir_dir: str | Path, split: str = "train", depth: int = 30)
     data = load_beir(beir_dir, split=split)
     with tempfile.TemporaryDirectory(prefix="winnow-mine-") as tmp:
         winnow.index_corpus(beir_dir, Path(tmp) / "bm25", encoder="bm25", store=False)
-        hits = winnow.load_index(Path(tmp) / "bm25").search_batch([q.text for q in data.queries], k=depth)
+        run = winnow.load_index(Path(tmp) / "bm25").search_batch(data.queries, k=depth)
     examples = []
-    for query, found in zip(data.queries, hits):
+    for query in data.queries:
+        found = run[query.id]
         positives = [d for d, grade in data.qrels.judgements[query.id].items() if grade > 0]
         if not positives:
             continue
