@@ -12,6 +12,11 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "index_corpus": "winnow.api",
     "load_index": "winnow.api",
+    "open": "winnow.api",
+    "Retriever": "winnow.retrieve.retriever",
+    "Reranker": "winnow.retrieve.retriever",
+    "fuse": "winnow.fuse",
+    "pipeline": "winnow.pipeline.grammar",
     "Searcher": "winnow.retrieve.searcher",
     "SparseIndex": "winnow.index.reader",
     "IndexInfo": "winnow.index.writer",

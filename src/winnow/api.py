@@ -44,3 +44,37 @@ def load_index(path: str | Path, verify: bool = True):
     from winnow.retrieve.searcher import Searcher
 
     return Searcher(path, verify=verify)
+
+
+# folder format (the "format" of its manifest) -> "module:function" that opens it as a Retriever
+OPENERS = {
+    "winnow-sparse-index": "winnow.retrieve.searcher:Searcher",
+    "winnow-dense-index": "winnow.dense.retriever:DenseRetriever",
+    "winnow-pipeline": "winnow.pipeline.saved:load_pipeline",
+}
+
+
+def folder_format(path: str | Path) -> str:
+    """The format a winnow folder declares (``winnow-sparse-index``, ``winnow-dense-index``, ...)."""
+    import json
+
+    from winnow.errors import IndexFormatError
+
+    manifest = Path(path) / "manifest.json"
+    if not manifest.is_file():
+        raise IndexFormatError(f"{path}: not a winnow folder (no manifest.json)")
+    try:
+        fmt = json.loads(manifest.read_text(encoding="utf-8")).get("format")
+    except (ValueError, UnicodeDecodeError, AttributeError) as exc:
+        raise IndexFormatError(f"{manifest}: damaged manifest ({exc})") from exc
+    if fmt not in OPENERS:
+        raise IndexFormatError(f"{manifest}: unknown format {fmt!r}; this winnow opens {', '.join(OPENERS)}")
+    return fmt
+
+
+def open(path: str | Path, verify: bool = True):  # noqa: A001 - winnow.open, as in io.open
+    """Open any winnow folder (sparse index, dense index, saved pipeline) as a Retriever."""
+    import importlib
+
+    module, _, name = OPENERS[folder_format(path)].partition(":")
+    return getattr(importlib.import_module(module), name)(path, verify=verify)

@@ -32,6 +32,9 @@ class Cutoff(Retriever):
     def retrieve(self, queries: list[Query], k: int, filter=None) -> Run:
         return self.inner.retrieve(queries, min(k, self.n), filter).renamed(self.name)
 
+    def documents(self, ids):
+        return self.inner.documents(ids)
+
     def close(self) -> None:
         self.inner.close()
 
@@ -51,7 +54,10 @@ class Then(Retriever):
 
     def retrieve(self, queries: list[Query], k: int, filter=None) -> Run:
         candidates = self.first.retrieve(queries, self.stage.depth, filter)
-        return self.stage.rerank(queries, candidates).cut(k).renamed(self.name)
+        return self.stage.rerank(queries, candidates, self.first).cut(k).renamed(self.name)
+
+    def documents(self, ids):
+        return self.first.documents(ids)
 
     def close(self) -> None:
         self.first.close()
@@ -66,8 +72,8 @@ class RerankCutoff(Reranker):
         self.depth = inner.depth
         self.name = f"{inner.name} % {self.n}"
 
-    def rerank(self, queries: list[Query], run: Run) -> Run:
-        return self.inner.rerank(queries, run).cut(self.n)
+    def rerank(self, queries: list[Query], run: Run, source: Retriever) -> Run:
+        return self.inner.rerank(queries, run, source).cut(self.n)
 
     def close(self) -> None:
         self.inner.close()
@@ -83,8 +89,8 @@ class RerankChain(Reranker):
         self.depth = first.depth
         self.name = f"{first.name} >> {second.name}"
 
-    def rerank(self, queries: list[Query], run: Run) -> Run:
-        return self.second.rerank(queries, self.first.rerank(queries, run).cut(self.second.depth))
+    def rerank(self, queries: list[Query], run: Run, source: Retriever) -> Run:
+        return self.second.rerank(queries, self.first.rerank(queries, run, source).cut(self.second.depth), source)
 
     def close(self) -> None:
         self.first.close()
@@ -130,6 +136,17 @@ class Fusion(Retriever):
         runs = [r.retrieve(queries, max(k, self.depth), filter) for r in self.retrievers]
         floors = [r.score_floor for r in self.retrievers]
         return fuse(runs, self.method, floors=floors, **self.params).cut(k).renamed(self.name)
+
+    def documents(self, ids):
+        """Each id's document from the first input that holds it."""
+        found = list(self.retrievers[0].documents(ids))
+        for r in self.retrievers[1:]:
+            missing = [i for i, d in enumerate(found) if d is None]
+            if not missing:
+                break
+            for i, doc in zip(missing, r.documents([ids[i] for i in missing])):
+                found[i] = doc
+        return found
 
     def with_params(self, params: Mapping) -> "Fusion":
         return Fusion(self.retrievers, self.method, params, self.depth)

@@ -17,7 +17,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Sequence
 
-from winnow.types import Hits, Query, Run, as_queries, check_k, check_query
+from winnow.errors import WinnowError
+from winnow.types import Document, Hits, Query, Run, as_queries, check_k, check_query
 
 DEFAULT_DEPTH = 1000  # candidates a fusion asks of each input when nothing narrower is asked
 
@@ -52,6 +53,11 @@ class Retriever(ABC):
         :class:`~winnow.types.Query`, or a mapping ``{qid: text}``."""
         return self.retrieve(as_queries(queries), check_k(k), filter)
 
+    def documents(self, ids: Sequence[str]) -> list[Document | None]:
+        """The stored documents of ``ids`` (``None`` for an id it does not hold); rerankers read
+        their text from here."""
+        raise WinnowError(f"{self.name} keeps no documents; build its index with stored text")
+
     def __rshift__(self, stage: "Reranker") -> "Retriever":
         from winnow.pipeline.ops import Then
 
@@ -82,8 +88,11 @@ class Reranker(ABC):
     depth: int = 100
 
     @abstractmethod
-    def rerank(self, queries: list[Query], run: Run) -> Run:
-        """Rescore each query's hits in ``run``; return them best first (all of them)."""
+    def rerank(self, queries: list[Query], run: Run, source: Retriever) -> Run:
+        """Rescore each query's hits in ``run``; return them best first (all of them).
+
+        ``source`` is the retriever that produced the run; its :meth:`Retriever.documents` gives
+        the text of the hits."""
 
     def __mod__(self, k: int) -> "Reranker":
         from winnow.pipeline.ops import RerankCutoff
@@ -98,7 +107,3 @@ class Reranker(ABC):
     def close(self) -> None:
         """Release what the stage holds."""
 
-
-def retrieve_all(retrievers: Sequence[Retriever], queries: list[Query], k: int, filter=None) -> list[Run]:
-    """Each retriever's run on the same queries."""
-    return [r.retrieve(queries, k, filter) for r in retrievers]
