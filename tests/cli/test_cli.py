@@ -58,7 +58,7 @@ def test_eval_json_and_run_out(tiny_beir, tmp_path):
     searcher = Searcher(tmp_path / "ix")  # the kept index
     for q in read_queries(tiny_beir / "queries.jsonl"):
         hits = searcher.search(q.text, k=5)
-        assert set(run.scores.get(q.id, {})) == set(hits.ids)
+        assert set(run[q.id].ids if q.id in run else ()) == set(hits.ids)
 
 
 def test_info_prints_the_manifest(cli_index):

@@ -73,7 +73,7 @@ def search(
     start = time.perf_counter()
     searcher = load_index(index_dir, verify=False)
     searcher.approx = Approx(query_cut, prune_factor)
-    hits = searcher.search(query, k, strategy)
+    hits = searcher.search(query, k, strategy=strategy)
     elapsed = (time.perf_counter() - start) * 1000
     rows = []
     for rank, (doc_id, score) in enumerate(hits, 1):
