@@ -35,3 +35,15 @@ def require(module: str, extra: str):
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingExtraError(module, extra) from exc
+
+
+class FilterError(InputError):
+    """A metadata filter that does not parse, exceeds a limit or does not fit the index's fields.
+
+    ``position`` is the 0-based character offset in the filter text where the problem was found
+    (``None`` for the JSON form and for errors found against an index's fields).
+    """
+
+    def __init__(self, message: str, position: int | None = None):
+        self.position = position
+        super().__init__(f"filter: {message}" if position is None else f"filter, position {position}: {message}")

@@ -1,0 +1,122 @@
+"""Metadata field types and how a Python value becomes a stored one.
+
+Five types: ``keyword`` (text compared exactly; a list of strings makes a multi-valued keyword
+field), ``integer`` (int64), ``float`` (float64), ``boolean`` and ``date``. Dates are ISO 8601
+dates or datetimes stored as int64 **microseconds since 1970-01-01T00:00:00 UTC**: a date alone
+is midnight UTC, a datetime without an offset is read as UTC, one with an offset is converted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+FIELD_TYPES = ("keyword", "integer", "float", "boolean", "date")
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+# YYYY-MM-DD, optionally THH:MM[:SS[.ffffff]] and Z or +HH:MM (a space may stand for the T)
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_MICRO = dt.timedelta(microseconds=1)
+
+
+class FieldValueError(ValueError):
+    """A value that does not fit a field's type; the message says what was expected."""
+
+
+def parse_date(text: str) -> int:
+    """Microseconds since the Unix epoch (UTC) of an ISO 8601 date or datetime.
+
+    Raises:
+        FieldValueError: ``text`` is not a valid ISO 8601 date (``2021-06-01``) or datetime
+            (``2021-06-01T12:30:00Z``).
+    """
+    if not ISO_DATE.fullmatch(text):
+        raise FieldValueError(f"{text!r} is not an ISO 8601 date such as 2021-06-01 or 2021-06-01T12:30:00Z")
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise FieldValueError(f"{text!r} is not a valid date ({exc})") from exc
+    return date_micros(moment)
+
+
+def date_micros(moment: dt.date) -> int:
+    """Microseconds since the Unix epoch (UTC) of a ``date`` (midnight UTC) or ``datetime``."""
+    if not isinstance(moment, dt.datetime):
+        moment = dt.datetime(moment.year, moment.month, moment.day)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return (moment - _EPOCH) // _MICRO
+
+
+def infer_type(value: object) -> str | None:
+    """The field type a metadata value suggests (``None`` for a value no type holds).
+
+    A string that is an ISO 8601 date (:data:`ISO_DATE`) suggests ``date``; a list of strings
+    suggests a (multi-valued) ``keyword``.
+    """
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, dt.date):
+        return "date"
+    if isinstance(value, str):
+        return "date" if ISO_DATE.fullmatch(value) else "keyword"
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return "keyword"
+    return None
+
+
+def to_stored(value: object, kind: str) -> int | float | str:
+    """The stored form of one scalar metadata value in a field of type ``kind``.
+
+    Integers are int64, floats finite float64 (an int is accepted), booleans 0/1, dates
+    microseconds (:func:`parse_date`), keywords the string itself.
+
+    Raises:
+        FieldValueError: the value does not fit the type.
+    """
+    if kind == "keyword":
+        if isinstance(value, str):
+            return value
+    elif kind == "boolean":
+        if isinstance(value, bool):
+            return int(value)
+    elif kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not INT64_MIN <= value <= INT64_MAX:
+                raise FieldValueError(f"{value} does not fit in a 64-bit integer")
+            return value
+    elif kind == "float":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+            if not math.isfinite(number):
+                raise FieldValueError(f"{value!r} is not a finite number (use null for a missing value)")
+            return number
+    elif kind == "date":
+        if isinstance(value, str):
+            return parse_date(value)
+        if isinstance(value, dt.date):
+            return date_micros(value)
+    raise FieldValueError(f"{value!r} ({describe(value)}) is not a {kind}")
+
+
+def describe(value: object) -> str:
+    """A value's kind in words, for error messages."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a date" if ISO_DATE.fullmatch(value) else "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
