@@ -16,7 +16,7 @@ _EXPORTS = {
     "Retriever": "winnow.retrieve.retriever",
     "Reranker": "winnow.retrieve.retriever",
     "fuse": "winnow.fuse",
-    "pipeline": "winnow.pipeline.grammar",
+    "build_pipeline": "winnow.pipeline.grammar",
     "Searcher": "winnow.retrieve.searcher",
     "SparseIndex": "winnow.index.reader",
     "IndexInfo": "winnow.index.writer",

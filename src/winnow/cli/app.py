@@ -28,7 +28,10 @@ def _progress(label: str) -> Progress:
 def index(
     corpus: Path = typer.Argument(..., help="BEIR folder or a JSONL/CSV/TSV/Parquet file."),
     out: Path = typer.Option(..., "--out", "-o", help="Index folder to write (an existing index is replaced)."),
-    encoder: str = typer.Option("bm25", help="Encoder spec, e.g. bm25:k1=0.9,b=0.4 or splade:MODEL."),
+    encoder: list[str] = typer.Option(["bm25"], help="Encoder spec, e.g. bm25:k1=0.9,b=0.4 or splade:MODEL; "
+                                      "repeat it to build a hybrid: one index each, saved as one pipeline."),
+    pipeline: Optional[str] = typer.Option(None, help="With several --encoder: the pipeline over them "
+                                           "(default: RRF of all), e.g. 'zscore(bm25 + dense:MODEL)'."),
     quantize: Optional[str] = typer.Option(None, help="u8 for 8-bit impacts."),
     batch_size: int = typer.Option(1000, help="Documents per encoding batch."),
     no_store: bool = typer.Option(False, "--no-store", help="Keep ids only, not title/text."),
@@ -42,11 +45,18 @@ def index(
 
     skipped: list = []
     fields = {"id_field": id_field, "text_field": text_field, "title_field": title_field or None}
+    if pipeline and len(encoder) < 2:
+        raise WinnowError("--pipeline needs two or more --encoder specs")
     with _progress("indexing") as bar:
         task = bar.add_task("index", total=None)
-        info = index_corpus(corpus, out, encoder, batch_size=batch_size, quantize=quantize, store=not no_store,
-                            skip_bad=skip_bad, skipped=skipped, progress=lambda n: bar.update(task, completed=n),
-                            **fields)
+        options = dict(batch_size=batch_size, quantize=quantize, store=not no_store, skip_bad=skip_bad,
+                       skipped=skipped, progress=lambda n: bar.update(task, completed=n), **fields)
+        if len(encoder) > 1:
+            from winnow.api import index_hybrid
+
+            info = index_hybrid(corpus, out, encoder, pipeline, **options)
+        else:
+            info = index_corpus(corpus, out, encoder[0], **options)
     for path, line, reason in skipped:
         console.print(f"[yellow]skipped[/] {path}:{line}: {reason}")
     console.print(f"indexed {info.n_docs:,} documents ({info.n_terms:,} terms, {info.n_postings:,} postings = "
@@ -96,38 +106,72 @@ def search(
 @app.command(name="eval")
 def eval_(
     dataset: Path = typer.Argument(..., help="BEIR dataset folder."),
-    retriever: str = typer.Option("bm25", help="Encoder spec, e.g. bm25:k1=0.9,b=0.4."),
+    retriever: list[str] = typer.Option(["bm25"], help="Encoder spec, winnow folder or pipeline text, e.g. "
+                                        "'bm25', 'zscore(bm25 + dense:MODEL)'; repeat to compare several "
+                                        "(significance is tested against the first)."),
     split: str = typer.Option("test", help="Qrels split."),
     metrics: str = typer.Option("ndcg@10,recall@100,recall@1000,mrr@10,map", help="Comma-separated metrics."),
     k: int = typer.Option(1000, "-k", help="Results per query."),
+    tune_split: Optional[str] = typer.Option(None, help="Tune fusion parameters on this split first (e.g. train)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    run_out: Optional[Path] = typer.Option(None, help="Write the run in TREC format."),
-    index_dir: Optional[Path] = typer.Option(None, help="Keep (and reuse) the index here."),
+    run_out: Optional[Path] = typer.Option(None, help="Write the run in TREC format (with several retrievers: "
+                                           "a folder, one file each)."),
+    plot: Optional[Path] = typer.Option(None, help="Save a PNG of the first metric against latency."),
+    index_dir: Optional[Path] = typer.Option(None, help="Keep (and reuse) indexes here, one per corpus and spec."),
 ) -> None:
-    """Evaluate a retriever on a BEIR dataset."""
-    from winnow.corpus import write_run
-    from winnow.evaluate import run_beir
+    """Evaluate one or more retrievers or pipelines on a BEIR dataset, in one table."""
+    from winnow.corpus import load_beir
+    from winnow.evaluate import run_experiment
+    from winnow.evaluate.compare import compare
 
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     with _progress("indexing") as bar:
         task = bar.add_task("index", total=None)
-        result = run_beir(dataset, retriever, split, names, k, index_dir, lambda n: bar.update(task, completed=n))
+        results = run_experiment(dataset, retriever, split, names, k, index_dir,
+                                 lambda n: bar.update(task, completed=n), tune_split)
     if run_out:
-        write_run(result.run, run_out)
-    if as_json:
-        typer.echo(json.dumps(result.to_dict()))
+        if len(results) == 1:
+            results[0].run.write_trec(run_out)
+        else:
+            run_out.mkdir(parents=True, exist_ok=True)
+            for i, r in enumerate(results):
+                r.run.renamed(f"run{i}").write_trec(run_out / f"run{i}.trec")
+    if as_json and len(results) == 1:
+        typer.echo(json.dumps(results[0].to_dict()))
         return
-    table = Table(title=f"{retriever} on {dataset.name} ({split}, {result.n_queries} queries)")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for name, value in result.metrics.items():
-        table.add_row(name, f"{value:.4f}")
-    table.add_row("mrt_ms", f"{result.mrt_ms:.3f}")
-    table.add_row("qps_batch", f"{result.qps_batch:,.0f}")
-    table.add_row("terms/doc", f"{result.sparsity.avg_doc_terms:.1f}")
-    table.add_row("terms/query", f"{result.sparsity.avg_query_terms:.1f}")
-    table.add_row("FLOPS", f"{result.sparsity.flops:.3f}")
-    Console().print(table)
+    extras = {}
+    for r in results:
+        extras[r.run.name] = {"mrt_ms": r.mrt_ms, "qps_batch": r.qps_batch}
+        if r.sparsity is not None:
+            extras[r.run.name].update({"terms/doc": r.sparsity.avg_doc_terms, "terms/query": r.sparsity.avg_query_terms})
+    qrels = load_beir(dataset, split).qrels
+    comparison = compare([r.run for r in results], qrels, names, extras=extras)
+    if plot:
+        from winnow.evaluate.plot import plot_quality_latency
+
+        plot_quality_latency(comparison, names[0], plot)
+    if as_json:
+        typer.echo(json.dumps({**comparison.to_json(), "tuned": [r.tuned for r in results]}))
+        return
+    Console().print(comparison.to_table(title=f"{dataset.name} ({split}, {results[0].n_queries} queries)"))
+    for r in results:
+        for fusion, params in r.tuned.items():
+            console.print(f"tuned on {tune_split}: {fusion} -> {params}")
+
+
+@app.command()
+def tune(
+    pipeline_dir: Path = typer.Argument(..., help="A pipeline folder (winnow index CORPUS --encoder A --encoder B)."),
+    dataset: Path = typer.Argument(..., help="BEIR dataset folder with the judgements to tune on."),
+    split: str = typer.Option("train", help="Qrels split to tune on (not the one you report)."),
+    metric: str = typer.Option("ndcg@10", help="Metric to maximise."),
+) -> None:
+    """Tune a pipeline's fusion weights (and RRF k) on judgements; they are saved with the pipeline."""
+    from winnow.pipeline.saved import tune_saved
+
+    tuned = tune_saved(pipeline_dir, dataset, split, metric)
+    for fusion, params in tuned.items():
+        console.print(f"{fusion}: {params}")
 
 
 @app.command()

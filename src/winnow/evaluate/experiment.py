@@ -1,16 +1,20 @@
-"""One evaluation experiment: index a BEIR dataset, run its queries, score the run."""
+"""Experiments on a BEIR dataset: resolve retrievers (building indexes once per corpus and spec),
+run them on the same queries, time them, score them and compare them."""
 
 from __future__ import annotations
 
 import tempfile
-import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 
 from winnow.encode.pruning import SparsityStats, document_frequencies, sparsity_stats
+from winnow.evaluate.cache import IndexCache
 from winnow.evaluate.metrics import DEFAULT_METRICS, evaluate
+from winnow.evaluate.timing import timed_run
 from winnow.types import Run, SparseBatch
 
 
@@ -23,40 +27,80 @@ class EvalResult:
     qps_batch: float  # batch search throughput, all cores
     n_queries: int
     run: Run = field(repr=False)
-    sparsity: SparsityStats | None = None  # terms per document and query, FLOPS
+    sparsity: SparsityStats | None = None  # terms per document and query, FLOPS (sparse indexes)
+    tuned: dict = field(default_factory=dict)  # fusion parameters tuned on another split
 
     def to_dict(self) -> dict:
         return {**self.metrics, "mrt_ms": self.mrt_ms, "qps_batch": self.qps_batch, "n_queries": self.n_queries}
 
 
-def run_beir(dataset: str | Path, retriever: str = "bm25", split: str = "test", metrics=DEFAULT_METRICS,
-             k: int = 1000, index_dir: str | Path | None = None, progress=None) -> EvalResult:
-    """Index ``dataset`` with the ``retriever`` encoder spec, search its ``split`` queries, evaluate.
+class Resolver:
+    """Maps pipeline atoms to retrievers for one corpus: encoder specs through the index cache,
+    winnow folders with :func:`winnow.open`, rerankers by spec. Opens each atom once."""
 
-    ``index_dir`` keeps the index (reused when it exists and was built with the same spec);
-    otherwise a temporary index is built and removed.
+    def __init__(self, corpus_path: Path, cache: IndexCache, progress: Callable[[int], None] | None = None):
+        self.corpus_path, self.cache, self.progress = corpus_path, cache, progress
+        self.opened: dict[str, object] = {}
+
+    def __call__(self, atom: str):
+        if atom not in self.opened:
+            self.opened[atom] = self._open(atom)
+        return self.opened[atom]
+
+    def _open(self, atom: str):
+        import winnow
+        from winnow.pipeline.grammar import resolve_folder
+
+        if atom.startswith(("rerank:", "llm:")) or Path(atom).is_dir():
+            return resolve_folder(atom)
+        return winnow.open(self.cache.ensure(self.corpus_path, atom, self.progress))
+
+    def close(self) -> None:
+        for r in self.opened.values():
+            r.close()
+
+
+def run_beir(dataset: str | Path, retriever: str = "bm25", split: str = "test", metrics=DEFAULT_METRICS,
+             k: int = 1000, index_dir: str | Path | None = None, progress=None, tune_split: str | None = None,
+             tune_metric: str = "ndcg@10") -> EvalResult:
+    """Evaluate one retriever or pipeline (see :mod:`winnow.pipeline.grammar`) on a BEIR split.
+
+    Args:
+        retriever: an encoder spec (``bm25``, ``splade:MODEL``), a winnow folder, or pipeline text.
+        index_dir: keep the indexes here, one per corpus and spec, and reuse them; without it
+            they are built in a temporary folder and removed.
+        tune_split: tune the pipeline's fusion parameters on this split first (e.g. ``train``).
     """
-    from winnow.api import index_corpus, load_index
+    return run_experiment(dataset, [retriever], split, metrics, k, index_dir, progress, tune_split,
+                          tune_metric)[0]
+
+
+def run_experiment(dataset: str | Path, retrievers: Sequence[str], split: str = "test", metrics=DEFAULT_METRICS,
+                   k: int = 1000, index_dir: str | Path | None = None, progress=None,
+                   tune_split: str | None = None, tune_metric: str = "ndcg@10") -> list[EvalResult]:
+    """:func:`run_beir` for several retrievers on the same queries, sharing their indexes."""
     from winnow.corpus import load_beir
+    from winnow.pipeline.grammar import build, parse
+    from winnow.pipeline.tune import tune_pipeline
 
     data = load_beir(dataset, split)
-    with tempfile.TemporaryDirectory(prefix="winnow-eval-") as tmp:
-        path = Path(index_dir) if index_dir else Path(tmp) / "index"
-        if not _reusable(path, retriever):
-            index_corpus(data.corpus_path, path, encoder=retriever, progress=progress)
-        searcher = load_index(path)
-        texts = [q.text for q in data.queries]
-        searcher.search(texts[0] if texts else "", k)  # warm-up: kernels load outside the timings
-        searcher.search_batch(texts[:2], k=k)
-        start = time.perf_counter()
-        for text in texts:
-            searcher.search(text, k)
-        mrt_ms = (time.perf_counter() - start) * 1000 / max(len(texts), 1)
-        start = time.perf_counter()
-        run = searcher.search_batch(data.queries, k=k).renamed(retriever)
-        qps = len(texts) / max(time.perf_counter() - start, 1e-9)
-        sparsity = _sparsity(searcher, texts)
-    return EvalResult(evaluate(run, data.qrels, metrics), mrt_ms, qps, len(texts), run, sparsity)
+    tuning = load_beir(dataset, tune_split) if tune_split else None
+    results = []
+    with ExitStack() as stack:
+        root = Path(index_dir) if index_dir else Path(stack.enter_context(tempfile.TemporaryDirectory(
+            prefix="winnow-eval-")))
+        resolver = Resolver(data.corpus_path, IndexCache(root), progress)
+        stack.callback(resolver.close)
+        for text in retrievers:
+            tree = parse(text)
+            tuned = tune_pipeline(tree, resolver, tuning.queries, tuning.qrels, tune_metric) if tuning else {}
+            system = build(tree, resolver, tuned)
+            run, timing = timed_run(system, data.queries, k)
+            run = run.renamed(text)
+            sparsity = _sparsity(system, [q.text for q in data.queries]) if hasattr(system, "index") else None
+            results.append(EvalResult(evaluate(run, data.qrels, metrics), timing.mrt_ms, timing.qps_batch,
+                                      len(data.queries), run, sparsity, tuned))
+    return results
 
 
 def _sparsity(searcher, texts: list[str]) -> SparsityStats:
@@ -65,11 +109,3 @@ def _sparsity(searcher, texts: list[str]) -> SparsityStats:
     queries = SparseBatch.from_rows([searcher.encode(text) for text in texts])
     query_df = document_frequencies(queries, index.n_terms)
     return sparsity_stats(np.diff(index.indptr), index.n_docs, query_df, len(texts))
-
-
-def _reusable(path: Path, retriever: str) -> bool:
-    from winnow.index.manifest import MANIFEST, read_manifest
-
-    if not (path / MANIFEST).is_file():
-        return False
-    return read_manifest(path, verify=False).get("spec") == retriever

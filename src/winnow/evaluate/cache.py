@@ -1,0 +1,64 @@
+"""Indexes built for evaluation, kept by corpus identity and encoder spec.
+
+An index is reused only when both its spec and the corpus it was built from match: the corpus is
+identified by its content hash (xxh3 over the file's bytes), recorded beside the index folder, so
+a second dataset can never pick up the first one's index.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import xxhash
+
+from winnow.errors import WinnowError
+
+
+def corpus_identity(path: str | Path) -> dict:
+    """``{"path", "bytes", "xxh3"}`` of a corpus file."""
+    path = Path(path).resolve()
+    h = xxhash.xxh3_64()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 23):
+                h.update(chunk)
+    except OSError as exc:
+        raise WinnowError(f"{path}: cannot read the corpus ({exc})") from exc
+    return {"path": str(path), "bytes": path.stat().st_size, "xxh3": h.hexdigest()}
+
+
+@dataclass(frozen=True)
+class IndexCache:
+    """A folder of indexes, one per (corpus, spec): ``ROOT/<spec>-<key>/`` and its ``.source.json``."""
+
+    root: Path
+
+    def folder(self, identity: dict, spec: str) -> Path:
+        key = xxhash.xxh3_64_hexdigest(json.dumps([identity["xxh3"], identity["bytes"], spec]))
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", spec)[:48].strip("-.") or "index"
+        return self.root / f"{slug}-{key}"
+
+    def ensure(self, corpus_path: str | Path, spec: str, progress: Callable[[int], None] | None = None) -> Path:
+        """The index of ``spec`` over ``corpus_path``: reused when its recorded source matches, else built."""
+        from winnow.api import index_corpus
+        from winnow.fsutil import write_atomic
+
+        identity = corpus_identity(corpus_path)
+        folder = self.folder(identity, spec)
+        source = folder.with_name(folder.name + ".source.json")
+        recorded = {"corpus": identity, "spec": spec}
+        if folder.is_dir() and source.is_file():
+            try:
+                if json.loads(source.read_text(encoding="utf-8")) == recorded:
+                    return folder
+            except (ValueError, UnicodeDecodeError):
+                pass
+        self.root.mkdir(parents=True, exist_ok=True)
+        source.unlink(missing_ok=True)
+        index_corpus(corpus_path, folder, encoder=spec, progress=progress)
+        write_atomic(source, json.dumps(recorded, indent=1).encode("utf-8"))
+        return folder

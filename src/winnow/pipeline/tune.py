@@ -1,0 +1,38 @@
+"""Tune a pipeline's fusion parameters on a qrels split (Bruch et al. 2023 tune the convex weight
+on held-out judgements; RRF's k likewise), innermost fusion first."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from winnow.pipeline.grammar import Chain, Cut, Fuse, Node, build, unparse
+from winnow.retrieve.retriever import DEFAULT_DEPTH
+from winnow.types import Qrels, Query
+
+
+def tune_pipeline(node: Node, resolve: Callable[[str], object], queries: list[Query], qrels: Qrels,
+                  metric: str = "ndcg@10", depth: int = DEFAULT_DEPTH) -> dict[str, dict]:
+    """Parameters for every fusion in ``node``: ``{fusion text: params}``, for :func:`build`'s ``tuned``.
+
+    Each fusion's inputs are retrieved once, ``depth`` deep, on ``queries`` (a split other than
+    the one reported), and :func:`winnow.fuse.tune` searches its grid.
+    """
+    from winnow.fuse import tune
+
+    tuned: dict[str, dict] = {}
+
+    def visit(n: Node) -> None:
+        if isinstance(n, Cut):
+            visit(n.inner)
+        elif isinstance(n, (Chain, Fuse)):
+            for part in n.parts:
+                visit(part)
+        if isinstance(n, Fuse):
+            parts = [build(p, resolve, tuned) for p in n.parts]
+            runs = [p.retrieve(queries, depth) for p in parts]
+            fixed = {k: v for k, v in n.params if k != "depth"}
+            tuned[unparse(n)] = tune(runs, qrels, n.method, metric, floors=[p.score_floor for p in parts],
+                                     fixed=fixed)
+
+    visit(node)
+    return tuned
