@@ -1,0 +1,438 @@
+"""Typed metadata columns of one segment, memory-mapped, that a filter turns into a document mask.
+
+One column per field, in ``.npy`` files named ``col-<i>.<role>.npy`` beside the segment's postings:
+
+=========  =========================================================================================
+type       files (``n`` = documents in the segment)
+=========  =========================================================================================
+integer    ``values`` int64 (n), ``present`` bitmap
+float      ``values`` float64 (n), ``present`` bitmap
+date       ``values`` int64 (n) microseconds since 1970-01-01T00:00:00 UTC, ``present`` bitmap
+boolean    ``values`` uint8 (n) 0/1, ``present`` bitmap
+keyword    ``dict`` uint8 (UTF-8 of the sorted unique values, concatenated) and ``offsets`` int64
+           (values + 1); then ``codes`` int32 (n), -1 where missing, or, for a multi-valued field
+           (a list such as tags), ``indptr`` int64 (n + 1) and ``codes`` int32, an empty row where
+           missing
+=========  =========================================================================================
+
+A ``present`` bitmap holds bit ``d % 8`` of byte ``d // 8`` (``np.packbits(..., bitorder="little")``)
+set when document ``d`` has a value; a missing value is stored as 0. Keyword codes index the sorted
+dictionary, so equality and ``in`` are integer compares and a range over strings (code point order)
+is a range of codes.
+
+Types are declared (``fields={"year": "integer"}``) or inferred from the first value seen (see
+:class:`ColumnsWriter`). The schema :meth:`ColumnsWriter.close` returns goes into the index's
+commit; :class:`Columns` opens the files it names and checks them structurally, so no damaged file
+makes a filter read out of bounds.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from bisect import bisect_left, bisect_right
+from functools import cached_property
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from winnow.errors import FilterError, IndexFormatError, InputError
+from winnow.filters.fields import FIELD_TYPES, FieldValueError, describe, infer_type, to_stored
+
+COLUMNS_VERSION = 1
+_DTYPES = {"integer": np.int64, "float": np.float64, "date": np.int64, "boolean": np.uint8}
+_ROLES = {"keyword": ("dict", "offsets", "codes"), "keyword+multi": ("dict", "offsets", "indptr", "codes"),
+          **{kind: ("values", "present") for kind in _DTYPES}}
+_FILE_NAME = re.compile(r"col-\d+\.[a-z]+\.npy")
+_COMPARE = {"==": np.equal, "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+
+
+class _Buffer:
+    """One field's values as documents arrive: parallel arrays of document numbers and values."""
+
+    def __init__(self, kind: str, first: str):
+        self.kind, self.first, self.multi = kind, first, False
+        self.docs = array("q")
+        self.values: list = []  # stored scalars, or provisional keyword codes
+        self.codes: dict[str, int] = {}  # keyword -> provisional code (first-seen order)
+
+    def add(self, docno: int, value) -> None:
+        if self.kind != "keyword":
+            self.docs.append(docno)
+            self.values.append(value)
+            return
+        if isinstance(value, (list, tuple)):
+            self.multi = True
+            value = dict.fromkeys(value)  # each value once per document, in order
+        else:
+            value = (value,)
+        for v in value:
+            self.docs.append(docno)
+            self.values.append(self.codes.setdefault(v, len(self.codes)))
+
+
+class ColumnsWriter:
+    """Writes one segment's metadata columns, one :meth:`add` per document in document order.
+
+    Args:
+        folder: the segment folder (files ``col-*.npy`` are written there by :meth:`close`).
+        fields: ``{name: type}`` with types from ``keyword integer float boolean date``: only
+            these fields are stored, and a value that does not fit raises :class:`InputError`.
+            ``None`` infers every field's type from its first non-null value: ``bool`` boolean,
+            ``int`` integer (widened to float if a float comes later), ``float`` float, an ISO
+            8601 date string (``2021-06-01``, ``2021-06-01T12:30:00Z``) date, another string or a
+            list of strings keyword. A later value of another type raises :class:`InputError`
+            naming the document and the field; a field holding objects or lists of non-strings
+            is not filterable and is listed under ``unfilterable`` in the schema.
+
+    ``null`` (``None``) and an empty list are a missing value.
+    """
+
+    def __init__(self, folder: Path, fields: Mapping[str, str] | None = None):
+        self.folder = Path(folder)
+        self._declared = None if fields is None else dict(fields)
+        self._buffers: dict[str, _Buffer] = {}
+        self._unfilterable: dict[str, str] = {}
+        self._n = 0
+        for name, kind in (self._declared or {}).items():
+            if not isinstance(name, str) or not name:
+                raise InputError(f"field names must be non-empty strings, not {name!r}")
+            if kind not in FIELD_TYPES:
+                raise InputError(f"field {name!r}: unknown type {kind!r}; use one of {', '.join(FIELD_TYPES)}")
+            self._buffers[name] = _Buffer(kind, "the declared fields")
+
+    def add(self, metadata: Mapping[str, object], doc_id: str | None = None) -> None:
+        """Record one document's metadata (``doc_id`` names it in error messages)."""
+        docno = self._n
+        doc = f"document {doc_id!r}" if doc_id is not None else f"document number {docno}"
+        for name, value in metadata.items():
+            if not isinstance(name, str) or not name:
+                raise InputError(f"{doc}: metadata field names must be non-empty strings, not {name!r}")
+            if value is None or name in self._unfilterable:
+                continue
+            if self._declared is not None:
+                if name in self._declared:
+                    self._add_declared(name, value, docno, doc)
+            else:
+                self._add_inferred(name, value, docno, doc)
+        self._n += 1
+
+    def _add_declared(self, name: str, value, docno: int, doc: str) -> None:
+        buf = self._buffers[name]
+        if buf.kind == "keyword" and isinstance(value, (list, tuple)):
+            if not all(isinstance(v, str) for v in value):
+                raise InputError(f"metadata field {name!r} of {doc}: a keyword list holds strings only, "
+                                 f"found {value!r}")
+            buf.add(docno, value)
+            return
+        try:
+            buf.add(docno, to_stored(value, buf.kind))
+        except FieldValueError as exc:
+            raise InputError(f"metadata field {name!r} of {doc}: {exc} (the field is declared {buf.kind})") from None
+
+    def _add_inferred(self, name: str, value, docno: int, doc: str) -> None:
+        kind = infer_type(value)
+        if kind is None:
+            self._unfilterable[name] = f"{doc} has {describe(value)}; filters take scalars and lists of strings"
+            self._buffers.pop(name, None)
+            return
+        buf = self._buffers.get(name)
+        if buf is None:
+            buf = self._buffers[name] = _Buffer(kind, doc)
+        elif buf.kind == "integer" and kind == "float":
+            buf.kind = "float"
+        elif not (buf.kind == kind or (buf.kind, kind) in (("float", "integer"), ("keyword", "date"))):
+            hint = "keyword" if "keyword" in (buf.kind, kind) or "date" in (buf.kind, kind) else "float"
+            raise InputError(f"metadata field {name!r} holds {buf.kind} values (first in {buf.first}) but {doc} "
+                             f"has {value!r}, {describe(value)}; declare its type, e.g. "
+                             f"fields={{{name!r}: {hint!r}}}, or fix the document")
+        if kind == "keyword":
+            buf.add(docno, value)
+            return
+        try:
+            buf.add(docno, to_stored(value, buf.kind))
+        except FieldValueError as exc:
+            raise InputError(f"metadata field {name!r} of {doc}: {exc}") from None
+
+    def close(self) -> dict:
+        """Write the columns; returns the schema (for the index's commit) with the file names."""
+        n = self._n
+        fields, files = {}, []
+        for i, (name, buf) in enumerate(self._buffers.items()):
+            prefix = f"col-{i}"
+            spec = {"type": buf.kind}
+            arrays = _keyword_arrays(buf, n, name) if buf.kind == "keyword" else _scalar_arrays(buf, n)
+            if buf.kind == "keyword":
+                spec["multi"] = buf.multi
+                spec["values"] = len(buf.codes)
+            spec["files"] = {}
+            for role, data in arrays.items():
+                spec["files"][role] = f"{prefix}.{role}.npy"
+                np.save(self.folder / spec["files"][role], data)
+                files.append(spec["files"][role])
+            fields[name] = spec
+        self._buffers.clear()
+        return {"version": COLUMNS_VERSION, "n_docs": n, "fields": fields, "unfilterable": dict(self._unfilterable),
+                "files": files}
+
+
+def _scalar_arrays(buf: _Buffer, n: int) -> dict[str, np.ndarray]:
+    docs = np.frombuffer(buf.docs, dtype=np.int64)
+    values = np.zeros(n, _DTYPES[buf.kind])
+    values[docs] = np.array(buf.values, dtype=_DTYPES[buf.kind])
+    present = np.zeros(n, bool)
+    present[docs] = True
+    return {"values": values, "present": np.packbits(present, bitorder="little")}
+
+
+def _keyword_arrays(buf: _Buffer, n: int, name: str) -> dict[str, np.ndarray]:
+    words = list(buf.codes)
+    order = sorted(range(len(words)), key=words.__getitem__)
+    final = np.empty(len(words), np.int32)
+    final[order] = np.arange(len(words), dtype=np.int32)
+    try:
+        encoded = [words[i].encode("utf-8") for i in order]
+    except UnicodeEncodeError as exc:
+        raise InputError(f"metadata field {name!r}: a value is not valid Unicode ({exc})") from None
+    offsets = np.zeros(len(encoded) + 1, np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    out = {"dict": np.frombuffer(b"".join(encoded), dtype=np.uint8), "offsets": offsets}
+    docs = np.frombuffer(buf.docs, dtype=np.int64)
+    codes = final[np.array(buf.values, dtype=np.int64)] if buf.values else np.zeros(0, np.int32)
+    if buf.multi:
+        indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(np.bincount(docs, minlength=n), out=indptr[1:])
+        out.update(indptr=indptr, codes=codes)
+    else:
+        column = np.full(n, -1, np.int32)
+        column[docs] = codes
+        out["codes"] = column
+    return out
+
+
+class Columns:
+    """The metadata columns of one segment, opened from the schema :meth:`ColumnsWriter.close` gave.
+
+    Args:
+        folder: the segment folder.
+        schema: the schema recorded in the index's commit.
+
+    Raises:
+        IndexFormatError: the schema or a file is damaged (wrong size, dtype, offsets or codes).
+    """
+
+    def __init__(self, folder: Path, schema: Mapping):
+        self.folder = Path(folder)
+        self.schema = schema
+        try:
+            self.n_docs = int(schema["n_docs"])
+            specs = dict(schema["fields"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IndexFormatError(f"{self.folder}: damaged column schema ({exc!r})") from None
+        if self.n_docs < 0 or schema.get("version") != COLUMNS_VERSION:
+            raise IndexFormatError(f"{self.folder}: column schema version {schema.get('version')!r} or n_docs "
+                                   f"{self.n_docs} is not supported; rebuild the index")
+        self.columns = {name: _open_column(self.folder, name, spec, self.n_docs) for name, spec in specs.items()}
+        self.unfilterable = dict(schema.get("unfilterable") or {})
+
+    @property
+    def types(self) -> dict[str, str]:
+        """``{field: type}``, the form :class:`ColumnsWriter` takes as ``fields``."""
+        return {name: col.kind for name, col in self.columns.items()}
+
+    def mask(self, filter, fields: Mapping[str, str] | None = None) -> np.ndarray:
+        """The documents ``filter`` (a :class:`~winnow.filters.Filter`, text or JSON form) keeps.
+
+        Args:
+            filter: the filter.
+            fields: the whole index's ``{field: type}`` when it has fields this segment lacks
+                (they are missing in every document here).
+
+        Returns:
+            A new ``bool`` array of length :attr:`n_docs`.
+
+        Raises:
+            FilterError: the filter names an unknown field or compares a field with a value
+                of another type.
+        """
+        from winnow.filters import parse_filter
+        from winnow.filters.evaluate import evaluate
+
+        return evaluate(parse_filter(filter), lambda name: self.column(name, fields), self.n_docs)
+
+    def column(self, name: str, fields: Mapping[str, str] | None = None):
+        """The column of ``name`` (an all-missing one for a field only ``fields`` knows)."""
+        col = self.columns.get(name)
+        if col is not None:
+            return col
+        known = dict(fields or {})
+        known.update(self.types)
+        if name in known:
+            return Absent(known[name], self.n_docs)
+        if name in self.unfilterable:
+            raise FilterError(f"field {name!r} cannot be filtered on: {self.unfilterable[name]}")
+        import difflib
+
+        close = difflib.get_close_matches(name, list(known), n=1)
+        listed = ", ".join(f"{f} ({t})" for f, t in sorted(known.items())) or "none"
+        raise FilterError(f"unknown field {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "") +
+                          f"; the index has metadata fields: {listed}")
+
+
+def _load(folder: Path, field: str, spec: Mapping, role: str, dtype, length: int | None) -> np.ndarray:
+    name = spec["files"][role]
+    if not isinstance(name, str) or not _FILE_NAME.fullmatch(name):
+        raise IndexFormatError(f"{folder}: field {field!r}: bad column file name {name!r}; the index is damaged")
+    path = folder / name
+    try:
+        data = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise IndexFormatError(f"{path}: cannot read column of field {field!r} ({exc}); the index is damaged, "
+                               f"rebuild it") from None
+    if data.dtype != np.dtype(dtype) or data.ndim != 1 or (length is not None and len(data) != length):
+        raise IndexFormatError(f"{path}: expected {np.dtype(dtype)} of length {length}, found {data.dtype} of "
+                               f"shape {data.shape}; the index is damaged, rebuild it")
+    return np.asarray(data)
+
+
+def _open_column(folder: Path, name: str, spec: Mapping, n: int):
+    try:
+        kind = spec["type"]
+        multi = kind == "keyword" and spec["multi"] is True
+        role_set = _ROLES[kind + "+multi" if multi else kind]
+        if set(spec["files"]) != set(role_set):
+            raise KeyError("files")
+        n_values = int(spec["values"]) if kind == "keyword" else 0
+    except (KeyError, TypeError, ValueError):
+        raise IndexFormatError(f"{folder}: damaged column schema for field {name!r}: {str(spec)[:200]}") from None
+
+    def load(role, dtype, length):
+        return _load(folder, name, spec, role, dtype, length)
+
+    if kind != "keyword":
+        col = Scalar(kind, n, load("values", _DTYPES[kind], n), load("present", np.uint8, (n + 7) // 8))
+        if kind == "boolean" and n and col.values.max() > 1:
+            raise IndexFormatError(f"{folder}: boolean column {name!r} holds values other than 0 and 1; damaged")
+        return col
+    blob, offsets = load("dict", np.uint8, None), load("offsets", np.int64, n_values + 1)
+    if offsets[0] != 0 or offsets[-1] != len(blob) or np.any(np.diff(offsets) < 0):
+        raise IndexFormatError(f"{folder}: dictionary offsets of field {name!r} are damaged; rebuild the index")
+    if multi:
+        indptr = load("indptr", np.int64, n + 1)
+        codes = load("codes", np.int32, None)
+        if indptr[0] != 0 or indptr[-1] != len(codes) or np.any(np.diff(indptr) < 0):
+            raise IndexFormatError(f"{folder}: row pointers of field {name!r} are damaged; rebuild the index")
+        lowest = 0
+    else:
+        indptr, codes, lowest = None, load("codes", np.int32, n), -1
+    if len(codes) and (codes.min() < lowest or codes.max() >= n_values):
+        raise IndexFormatError(f"{folder}: codes of field {name!r} fall outside its {n_values} values; damaged")
+    return Keyword(name, n, blob, offsets, codes, indptr)
+
+
+class Scalar:
+    """An integer, float, date or boolean column: values plus a present bitmap."""
+
+    def __init__(self, kind: str, n: int, values: np.ndarray, bitmap: np.ndarray):
+        self.kind, self.n, self.values, self._bitmap = kind, n, values, bitmap
+
+    @cached_property
+    def _present(self) -> np.ndarray:
+        return np.unpackbits(self._bitmap, count=self.n, bitorder="little").view(bool)
+
+    @cached_property
+    def _complete(self) -> bool:
+        return bool(self._present.all())
+
+    def present(self) -> np.ndarray:
+        return self._present.copy()
+
+    def compare(self, op: str, value) -> np.ndarray:
+        """``value op`` in stored form (``op`` one of ``== < <= > >=``), false where missing."""
+        return self._known(_COMPARE[op](self.values, value))
+
+    def isin(self, values: list) -> np.ndarray:
+        stored = np.array(values, dtype=self.values.dtype)
+        if len(stored) == 1:
+            return self.compare("==", stored[0])
+        return self._known(np.isin(self.values, stored))
+
+    def _known(self, mask: np.ndarray) -> np.ndarray:
+        if not self._complete:
+            mask &= self._present
+        return mask
+
+
+class Keyword:
+    """A keyword column: sorted dictionary plus codes (one per document, or a row per document)."""
+
+    kind = "keyword"
+
+    def __init__(self, name: str, n: int, blob: np.ndarray, offsets: np.ndarray, codes: np.ndarray,
+                 indptr: np.ndarray | None):
+        self.name, self.n, self._blob, self._offsets = name, n, blob, offsets
+        self.codes, self.indptr = codes, indptr
+        self.multi = indptr is not None
+
+    @cached_property
+    def words(self) -> list[str]:
+        """The dictionary, decoded and checked once (strictly increasing, valid UTF-8)."""
+        data, bounds = self._blob.tobytes(), self._offsets.tolist()
+        try:
+            words = [data[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:])]
+        except UnicodeDecodeError:
+            raise IndexFormatError(f"dictionary of field {self.name!r} is not valid UTF-8; the index is damaged") \
+                from None
+        if any(a >= b for a, b in zip(words, words[1:])):
+            raise IndexFormatError(f"dictionary of field {self.name!r} is out of order; the index is damaged")
+        return words
+
+    def present(self) -> np.ndarray:
+        return np.diff(self.indptr) > 0 if self.multi else self.codes >= 0
+
+    def compare(self, op: str, value: str) -> np.ndarray:
+        """Documents with a value ``op value`` (code point order for ``< <= > >=``)."""
+        words = self.words
+        lo, hi = {"==": (bisect_left(words, value), bisect_right(words, value)),
+                  "<": (0, bisect_left(words, value)), "<=": (0, bisect_right(words, value)),
+                  ">": (bisect_right(words, value), len(words)), ">=": (bisect_left(words, value), len(words))}[op]
+        if lo >= hi:
+            return np.zeros(self.n, bool)
+        hits = self.codes == lo if hi == lo + 1 else (self.codes >= lo) & (self.codes < hi)
+        return self._rows(hits)
+
+    def isin(self, values: list[str]) -> np.ndarray:
+        words = self.words
+        table = np.zeros(len(words) + 1, bool)  # the extra last entry is what code -1 (missing) reads
+        for v in values:
+            at = bisect_left(words, v)
+            if at < len(words) and words[at] == v:
+                table[at] = True
+        return self._rows(table[self.codes])
+
+    def _rows(self, hits: np.ndarray) -> np.ndarray:
+        """Per document: whether any of its values hit."""
+        if not self.multi:
+            return hits
+        counts = np.zeros(len(hits) + 1, np.int64)
+        np.cumsum(hits, out=counts[1:])
+        return counts[self.indptr[1:]] > counts[self.indptr[:-1]]
+
+
+class Absent:
+    """A field of the index that this segment has no column for: missing in every document."""
+
+    multi = False
+
+    def __init__(self, kind: str, n: int):
+        self.kind, self.n = kind, n
+
+    def present(self) -> np.ndarray:
+        return np.zeros(self.n, bool)
+
+    def compare(self, op: str, value) -> np.ndarray:
+        return np.zeros(self.n, bool)
+
+    def isin(self, values: Iterable) -> np.ndarray:
+        return np.zeros(self.n, bool)
