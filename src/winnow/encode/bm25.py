@@ -101,6 +101,20 @@ def lucene_length(dl: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class FieldStatistics:
+    """One field's BM25 statistics over a collection: the documents whose field is non-empty, their
+    summed length (so ``avgdl = length_sum / docs``) and each term's document frequency in the field.
+
+    A shard of a larger collection scores exactly as the whole would when its :meth:`BM25Encoder.finalize`
+    is given the collection's statistics instead of its own.
+    """
+
+    docs: int
+    length_sum: int
+    df: np.ndarray  # per term id of the index being built
+
+
+@dataclass(frozen=True)
 class BM25Config:
     """BM25 parameters (Anserini's defaults: k1=0.9, b=0.4, Lucene variant, flat fields)."""
 
@@ -274,7 +288,24 @@ class BM25Encoder:
         self._lengths.append(lengths)
         return SparseBatch(batch.indptr, mapping[batch.indices], batch.values)
 
-    def finalize(self, postings: Postings, out_dir: Path) -> np.ndarray:
+    def add_frequencies(self, terms: Sequence[str], batch: SparseBatch) -> SparseBatch:
+        """Take term frequencies counted elsewhere, as :meth:`encode_documents` returns them but with
+        ``batch.indices`` numbering ``terms``; return the batch over this encoder's term ids.
+
+        The vocabulary grows and each document's length (its summed frequencies per field) is
+        recorded as if the documents had been encoded here, so blocks counted in parallel, each over
+        a vocabulary of its own, and replayed in corpus order give the same index as one encoder.
+        """
+        values = np.asarray(batch.values, dtype=np.float32).reshape(len(batch.indices), self.n_columns)
+        rows = np.repeat(np.arange(len(batch)), np.diff(batch.indptr))
+        lengths = np.stack([np.bincount(rows, weights=values[:, f], minlength=len(batch))
+                            for f in range(self.n_columns)], axis=1).astype(np.int32)
+        return self._merge((list(terms), lengths, SparseBatch(batch.indptr, batch.indices, values)))
+
+    def finalize(self, postings: Postings, out_dir: Path,
+                 collection: Sequence[FieldStatistics] | None = None) -> np.ndarray:
+        """Impacts of ``postings``; ``collection`` gives per field the statistics to score with when the
+        postings are one shard of a larger collection (default: their own)."""
         p = self.params
         lengths = np.concatenate(self._lengths) if self._lengths else np.zeros((0, self.n_columns), np.int32)
         idf_fn, tf_fn = VARIANTS[p.variant]
@@ -283,12 +314,14 @@ class BM25Encoder:
         stats = {}
         for f, weight in enumerate(weights):
             dl = lengths[:, f]
-            n_docs = int(np.count_nonzero(dl))
+            if collection is None:
+                n_docs, length_sum, df = int(np.count_nonzero(dl)), int(dl.sum()), self._document_frequency(postings, f)
+            else:
+                n_docs, length_sum, df = collection[f].docs, collection[f].length_sum, collection[f].df
             if n_docs == 0:
                 continue
-            avgdl = dl.sum() / n_docs
+            avgdl = length_sum / n_docs
             qdl = lucene_length(dl) if p.lucene_lengths else dl
-            df = self._document_frequency(postings, f)
             with np.errstate(divide="ignore", invalid="ignore"):
                 idf = weight * idf_fn(n_docs, df.astype(np.float64))
             stats[f"field{f}"] = {"docs": n_docs, "avgdl": float(avgdl)}
