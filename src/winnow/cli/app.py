@@ -230,6 +230,42 @@ def info(index_dir: Path = typer.Argument(..., help="Index folder.")) -> None:
     typer.echo(json.dumps(manifest, indent=1))
 
 
+@app.command()
+def serve(
+    paths: Optional[list[Path]] = typer.Argument(None, help="Index or pipeline folders, each served by its folder name."),
+    name: list[str] = typer.Option([], "--name", help="NAME=PATH: serve the folder PATH as NAME (repeatable)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8080, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Worker processes (they share the memory-mapped indexes)."),
+    token: Optional[str] = typer.Option(None, envvar="WINNOW_TOKEN",
+                                        help="Accept document updates from requests bearing this token."),
+    max_k: int = typer.Option(1000, help="Most hits one query may ask for."),
+    max_batch: int = typer.Option(256, help="Most queries in one batch request."),
+    max_query_chars: int = typer.Option(1000, help="Longest query, in characters."),
+    max_body_bytes: int = typer.Option(4 * 2**20, help="Largest request body, in bytes."),
+) -> None:
+    """Serve indexes and pipelines over HTTP: the API, and a search page at /."""
+    from winnow.serve.app import serve as run
+    from winnow.serve.limits import Limits
+
+    served: dict[str, Path] = {}
+    for path in paths or []:
+        if path.resolve().name in served:
+            raise WinnowError(f"two folders named {path.resolve().name!r}; tell them apart with --name NAME=PATH")
+        served[path.resolve().name] = path
+    for item in name:
+        key, eq, path = item.partition("=")
+        if not eq or not key or not path:
+            raise WinnowError(f"--name takes NAME=PATH, not {item!r}")
+        served[key] = Path(path)
+    if not served:
+        raise WinnowError("nothing to serve: give index or pipeline folders, or --name NAME=PATH")
+    limits = Limits(max_k=max_k, max_batch=max_batch, max_query_chars=max_query_chars, max_body_bytes=max_body_bytes)
+    console.print(f"serving {', '.join(served)} on http://{host}:{port} ({workers} worker{'s' * (workers > 1)}"
+                  f"{', updates with a token' if token else ', read-only'})")
+    run(served, host, port, workers, token, limits)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

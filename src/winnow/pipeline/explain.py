@@ -1,4 +1,4 @@
-"""Explain a hit of any retriever or pipeline: per term for sparse indexes, per input for fusions.
+"""Explain hits of any retriever or pipeline: per term for sparse indexes, per input for fusions.
 
 A fusion's explanation lists each input's rank, score and contribution to the fused score, each
 with the input's own explanation (so a BM25 + learned sparse hybrid shows both term breakdowns).
@@ -17,10 +17,12 @@ Example::
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from winnow.errors import WinnowError
-from winnow.retrieve.explain import Explanation, Part
+from winnow.retrieve.explain import Explanation, Part, UnknownDocument
 from winnow.retrieve.retriever import Retriever
 from winnow.types import Hits, Query, Run, check_query
 
@@ -29,61 +31,72 @@ def explain(retriever: Retriever, query: str, doc_id: str) -> Explanation:
     """Why ``doc_id`` scored what it did for ``query`` in ``retriever``.
 
     Raises:
-        WinnowError: when the retriever cannot explain (a reranker's score, an unknown kind).
+        UnknownDocument: when the document is not in the index (or, for a fusion, in no input's
+            top ``depth``).
+        WinnowError: when the retriever cannot explain its scores (a dense index, say).
     """
+    return explain_many(retriever, query, [doc_id])[0]
+
+
+def explain_many(retriever: Retriever, query: str, doc_ids: Sequence[str]) -> list[Explanation]:
+    """Explanations of several documents for one query (each input retrieves once for all of them)."""
     from winnow.pipeline.ops import Cutoff, Fusion, Then
-    from winnow.retrieve.explain import explain as explain_sparse
+    from winnow.retrieve.explain import explain_docnos
     from winnow.retrieve.searcher import Searcher
 
     check_query(query)
     if isinstance(retriever, Searcher):
-        return explain_sparse(retriever, query, doc_id)
+        from winnow.retrieve.explain import docnos_of
+
+        return explain_docnos(retriever, query, docnos_of(retriever, doc_ids))
     if isinstance(retriever, Cutoff):
-        return explain(retriever.inner, query, doc_id)
+        return explain_many(retriever.inner, query, doc_ids)
     if isinstance(retriever, Fusion):
-        return _explain_fusion(retriever, query, doc_id)
+        return _explain_fusion(retriever, query, doc_ids)
     if isinstance(retriever, Then):
-        first = explain(retriever.first, query, doc_id)
-        return Explanation(doc_id, retriever.name, first.score, first.terms, first.parts,
-                           f"first-stage breakdown; {retriever.stage.name} rescored the hits")
-    raise WinnowError(f"{retriever.name}: this kind of retriever ({type(retriever).__name__}) cannot explain its scores")
+        note = f"first-stage breakdown; {retriever.stage.name} rescored the hits"
+        return [Explanation(e.doc_id, retriever.name, e.score, e.terms, e.parts, note)
+                for e in explain_many(retriever.first, query, doc_ids)]
+    raise WinnowError(f"{retriever.name}: this kind of retriever ({type(retriever).__name__}) cannot explain "
+                      f"its scores")
 
 
-def _explain_fusion(fusion, query: str, doc_id: str) -> Explanation:
+def _explain_fusion(fusion, query: str, doc_ids: Sequence[str]) -> list[Explanation]:
     from winnow.fuse import fuse
 
     queries = [Query("0", query)]
-    depth = fusion.depth
-    runs = [r.retrieve(queries, depth, None) for r in fusion.retrievers]
+    runs = [r.retrieve(queries, fusion.depth, None) for r in fusion.retrievers]
     floors = [r.score_floor for r in fusion.retrievers]
 
-    def fused(inputs: list[Run]) -> float | None:
-        hits = fuse(inputs, fusion.method, floors=floors, **fusion.params)["0"]
-        scores = dict(zip(hits.ids, hits.scores.tolist()))
-        return scores.get(doc_id)
+    def fused(inputs: list[Run]) -> dict[str, float]:
+        return fuse(inputs, fusion.method, floors=floors, **fusion.params)["0"].to_dict()
 
     total = fused(runs)
-    if total is None:
-        raise WinnowError(f"{fusion.name}: {doc_id!r} is not among the top {depth} of any input for this query")
-    parts = []
-    for i, (retriever, run) in enumerate(zip(fusion.retrievers, runs)):
-        hits = run["0"]
-        if doc_id not in hits.ids:
-            parts.append(Part(retriever.name, None, None, 0.0, None))
-            continue
-        rank = hits.ids.index(doc_id)
-        without = [*runs[:i], Run({"0": _drop(hits, rank)}, run.name), *runs[i + 1:]]
-        rest = fused(without)
-        sub = _inner(retriever, query, doc_id)
-        parts.append(Part(retriever.name, rank + 1, float(hits.scores[rank]), total - (rest or 0.0), sub))
-    return Explanation(doc_id, fusion.name, float(total), (), tuple(parts))
+    inner = [_inner(r, query, [d for d in doc_ids if d in run["0"].ids]) for r, run in zip(fusion.retrievers, runs)]
+    out = []
+    for doc_id in doc_ids:
+        if doc_id not in total:
+            raise UnknownDocument(f"{fusion.name}: {doc_id!r} is in no input's top {fusion.depth} for this query")
+        parts = []
+        for i, (retriever, run) in enumerate(zip(fusion.retrievers, runs)):
+            hits = run["0"]
+            if doc_id not in hits.ids:
+                parts.append(Part(retriever.name, None, None, 0.0, None))
+                continue
+            rank = hits.ids.index(doc_id)
+            without = fused([*runs[:i], Run({"0": _drop(hits, rank)}, run.name), *runs[i + 1:]])
+            parts.append(Part(retriever.name, rank + 1, float(hits.scores[rank]),
+                              total[doc_id] - without.get(doc_id, 0.0), inner[i].get(doc_id)))
+        out.append(Explanation(doc_id, fusion.name, float(total[doc_id]), (), tuple(parts)))
+    return out
 
 
-def _inner(retriever: Retriever, query: str, doc_id: str) -> Explanation | None:
+def _inner(retriever: Retriever, query: str, doc_ids: list[str]) -> dict[str, Explanation]:
+    """An input's own explanations of ``doc_ids`` (none when it cannot explain, as a dense index)."""
     try:
-        return explain(retriever, query, doc_id)
+        return {e.doc_id: e for e in explain_many(retriever, query, doc_ids)}
     except WinnowError:
-        return None
+        return {}
 
 
 def _drop(hits: Hits, rank: int) -> Hits:

@@ -1,0 +1,10 @@
+"""Serving: an HTTP API and a search page over any winnow index or pipeline (the ``serve`` extra).
+
+``create_app`` builds the FastAPI application; ``winnow serve`` runs it with uvicorn. See
+docs/serving.md.
+"""
+
+from winnow.serve.app import create_app, serve
+from winnow.serve.limits import Limits
+
+__all__ = ["Limits", "create_app", "serve"]

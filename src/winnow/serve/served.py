@@ -1,0 +1,148 @@
+"""The retrievers a server answers with, chosen by name only, and what it counts about them.
+
+A request names a retriever (``"bm25"``), never a path: the folders are fixed when the server
+starts. Each request takes the retriever current at its start and keeps it to the end, so it sees
+one commit throughout; a newer commit is picked up by the next request (see :meth:`Served.current`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+
+from winnow.retrieve.retriever import Retriever
+from winnow.serve.limits import ApiError
+
+LATENCY_WINDOW = 10_000  # latest requests kept per retriever for percentiles
+
+
+class Served:
+    """One served retriever and the folder it was opened from (``None`` when given as an object).
+
+    Args:
+        name: what requests call it.
+        source: a winnow folder (index or saved pipeline), or a :class:`Retriever`.
+    """
+
+    def __init__(self, name: str, source: str | Path | Retriever):
+        import winnow
+
+        self.name = name
+        self.path = None if isinstance(source, Retriever) else Path(source).resolve()
+        self._retriever = source if isinstance(source, Retriever) else winnow.open(self.path)
+        self._lock = threading.Lock()
+        self.queries = 0
+        self.errors = 0
+        self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
+
+    def current(self) -> Retriever:
+        """The retriever at the folder's newest commit.
+
+        The check is one small read per index; when a commit landed since the last request, the
+        retriever is reopened under a lock and swapped in whole, so a request holds either the old
+        snapshot or the new one, never a mix.
+        """
+        retriever = self._retriever
+        if not _changed(retriever):
+            return retriever
+        with self._lock:
+            if self._retriever is retriever:
+                self._retriever = _reopened(retriever)
+            return self._retriever
+
+    def record(self, seconds: float, queries: int = 1, failed: bool = False) -> None:
+        self.queries += queries
+        self.errors += failed
+        self._latencies.append(seconds * 1000)
+
+    def stats(self) -> dict:
+        retriever = self._retriever
+        lat = np.array(self._latencies, dtype=np.float64)
+        percentiles = {f"p{p}": round(float(np.percentile(lat, p)), 3) if len(lat) else None for p in (50, 95, 99)}
+        return {"name": self.name, "retriever": retriever.name, "kind": kind_of(retriever),
+                "queries": self.queries, "errors": self.errors, "latency_ms": percentiles,
+                "indexes": [index_stats(s) for s in sparse_parts(retriever)]}
+
+
+class Catalog:
+    """The served retrievers by name (the first one is the default)."""
+
+    def __init__(self, served: dict):
+        if not served:
+            raise ApiError(500, "no_retrievers", "nothing to serve: give at least one index or pipeline")
+        self.entries = {name: Served(name, source) for name, source in served.items()}
+        self.started = time.time()
+
+    @property
+    def default(self) -> str:
+        return next(iter(self.entries))
+
+    def get(self, name: str | None) -> Served:
+        entry = self.entries.get(name or self.default)
+        if entry is None:
+            raise ApiError(404, "unknown_retriever", f"no retriever named {name!r}; this server serves "
+                                                     f"{', '.join(self.entries)}")
+        return entry
+
+    def stats(self) -> dict:
+        return {"worker_pid": os.getpid(), "uptime_s": round(time.time() - self.started, 1),
+                "retrievers": [e.stats() for e in self.entries.values()]}
+
+    def close(self) -> None:
+        for entry in self.entries.values():
+            entry.current().close()
+
+
+def sparse_parts(retriever: Retriever) -> list:
+    """The sparse searchers inside a retriever or pipeline (itself when it is one), left to right."""
+    from winnow.pipeline.ops import Cutoff, Fusion, Then
+    from winnow.retrieve.searcher import Searcher
+
+    if isinstance(retriever, Searcher):
+        return [retriever]
+    if isinstance(retriever, Cutoff):
+        return sparse_parts(retriever.inner)
+    if isinstance(retriever, Then):
+        return sparse_parts(retriever.first)
+    if isinstance(retriever, Fusion):
+        return [s for r in retriever.retrievers for s in sparse_parts(r)]
+    return []
+
+
+def kind_of(retriever: Retriever) -> str:
+    """``sparse`` (with its encoder: ``bm25``, ``splade``, ``inference-free``), ``fusion``, ``pipeline`` or ``other``."""
+    from winnow.pipeline.ops import Cutoff, Fusion, Then
+    from winnow.retrieve.searcher import Searcher
+
+    if isinstance(retriever, Searcher):
+        return retriever.index.encoder_kind
+    if isinstance(retriever, Cutoff):
+        return kind_of(retriever.inner)
+    if isinstance(retriever, Fusion):
+        return "fusion"
+    if isinstance(retriever, Then):
+        return "pipeline"
+    return type(retriever).__name__
+
+
+def index_stats(searcher) -> dict:
+    ix = searcher.index
+    files = [p for p in ix.path.rglob("*") if p.is_file()]
+    return {"path_name": ix.path.name, "encoder": ix.encoder_kind, "documents": ix.n_docs, "terms": ix.n_terms,
+            "postings": int(len(ix.docids)), "bytes": sum(p.stat().st_size for p in files),
+            "generation": getattr(searcher, "generation", None)}
+
+
+def _changed(retriever: Retriever) -> bool:
+    return any(getattr(s, "changed", lambda: False)() for s in sparse_parts(retriever))
+
+
+def _reopened(retriever: Retriever) -> Retriever:
+    for s in sparse_parts(retriever):
+        s.reopen()
+    return retriever
