@@ -91,7 +91,7 @@ def _stored(kind: str, field: str, lit: Literal):
         try:
             return float(lit.value)
         except OverflowError:  # an integer literal beyond float range
-            return math.copysign(math.inf, lit.value)
+            return math.inf if lit.value > 0 else -math.inf
     value = lit.value
     if isinstance(value, float):
         if not value.is_integer():
