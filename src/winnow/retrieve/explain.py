@@ -162,31 +162,18 @@ def explain_vector(searcher, terms: np.ndarray, weights: np.ndarray, docnos: Seq
 
 
 def docnos_of(searcher, doc_ids: Sequence[str]) -> list[int]:
-    """The internal numbers of external ids (binary searches of the id table, sorted once).
+    """The internal numbers of the live documents ``doc_ids``.
 
     Raises:
-        UnknownDocument: for an id the index does not hold.
+        UnknownDocument: for an id the searcher's commit does not hold.
     """
-    order, ids = _sorted_ids(searcher)
     out = []
     for doc_id in doc_ids:
-        i = int(np.searchsorted(ids, doc_id))
-        if i == len(ids) or ids[i] != doc_id:
+        docno = searcher.index.locate(doc_id)
+        if docno is None:
             raise UnknownDocument(f"{searcher.name}: no document {doc_id!r}")
-        out.append(int(order[i]))
+        out.append(docno)
     return out
-
-
-_ID_TABLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _sorted_ids(searcher) -> tuple[np.ndarray, np.ndarray]:
-    table = _ID_TABLES.get(searcher)
-    if table is None:
-        ids = np.array(searcher.index.doc_ids(np.arange(searcher.index.n_docs)), dtype=object)
-        order = np.argsort(ids, kind="stable")
-        table = _ID_TABLES[searcher] = (order, ids[order])
-    return table
 
 
 def text_term_ids(searcher, text: str) -> list[int]:

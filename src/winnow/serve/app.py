@@ -64,7 +64,7 @@ def create_app(served: dict, token: str | None = None, limits: Limits | None = N
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     _error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    writer_locks: dict[str, object] = {}
+    writes = Writes()
 
     @app.get("/", include_in_schema=False)
     def page():
@@ -141,7 +141,7 @@ def create_app(served: dict, token: str | None = None, limits: Limits | None = N
 
         docs = [Document(d.id, d.text, d.title, d.metadata) for d in body.documents]
         entry = catalog.get(body.retriever)
-        generation = _write(entry, writer_locks, lambda w: w.update(docs))
+        generation = writes.apply(entry, update=docs)
         return WriteResponse(retriever=entry.name, generation=generation, added=len(docs))
 
     @app.delete("/documents/{doc_id:path}", response_model=WriteResponse)
@@ -151,7 +151,7 @@ def create_app(served: dict, token: str | None = None, limits: Limits | None = N
         entry = catalog.get(retriever)
         if _documents(entry.current(), [doc_id], required=False)[0] is None:
             raise ApiError(404, "not_found", f"{entry.name} holds no document {doc_id!r}")
-        generation = _write(entry, writer_locks, lambda w: w.delete([doc_id]))
+        generation = writes.apply(entry, delete=[doc_id])
         return WriteResponse(retriever=entry.name, generation=generation, deleted=1)
 
     return app
@@ -196,7 +196,7 @@ def _search(catalog: Catalog, limits: Limits, body: SearchRequest) -> SearchResp
         title, text = (doc.title, doc.text) if doc is not None else ("", "")
         out.append(Hit(rank=rank, id=doc_id, score=score, title=title, title_segments=highlight.segments(title),
                        snippet=highlight.segments(text, SNIPPET_CHARS), explanation=why))
-    generation = getattr(sparse[0], "generation", None) if sparse else None
+    generation = sparse[0].index.generation if sparse else None
     return SearchResponse(retriever=entry.name, query=query, k=k, hits=out, took_ms=round(took * 1000, 3),
                           generation=generation)
 
@@ -247,40 +247,66 @@ def _documents(retriever, ids: list[str], required: bool) -> list:
 def _info(entry: Served) -> RetrieverInfo:
     retriever = entry.current()
     sparse = sparse_parts(retriever)
-    fields = getattr(sparse[0].index, "fields", None) if sparse else None
+    fields = sparse[0].index.field_types() if sparse else {}
     return RetrieverInfo(name=entry.name, retriever=retriever.name, kind=kind_of(retriever),
-                         writable=_writable(entry), fields={f: str(t) for f, t in (fields or {}).items()})
+                         writable=_writable(entry), fields=fields)
 
 
 def _writable(entry: Served) -> bool:
-    import winnow
-
     from winnow.retrieve.searcher import Searcher
 
-    return entry.path is not None and isinstance(entry.current(), Searcher) and hasattr(winnow, "open_writer")
+    return entry.path is not None and isinstance(entry.current(), Searcher)
 
 
-def _write(entry: Served, locks: dict, change) -> int | None:
-    """Apply ``change`` to the entry's index through its writer and commit (durably) before answering."""
-    import threading
+class Writes:
+    """Serialises this process's writes per index and keeps each index's document encoder loaded."""
 
-    import winnow
+    WAIT_S = 10.0  # how long a write waits for another process's writer before answering 409
 
-    if not _writable(entry):
-        if entry.path is None or kind_of(entry.current()) in ("fusion", "pipeline"):
-            raise ApiError(409, "not_an_index", f"{entry.name} is not an index folder; send changes to one of its "
-                                                f"indexes")
-        raise ApiError(501, "not_supported", "this winnow cannot update an index in place")
-    lock = locks.setdefault(entry.name, threading.Lock())
-    with lock:
-        try:
-            with winnow.open_writer(entry.path) as writer:
-                change(writer)
+    def __init__(self):
+        import threading
+
+        self.locks: dict[str, threading.Lock] = {}
+        self.encoders: dict[str, object] = {}
+        self._guard = threading.Lock()
+
+    def apply(self, entry: Served, update: list | None = None, delete: list[str] | None = None) -> int:
+        """Replace (or add) the documents ``update`` and delete the ids ``delete`` in the entry's index,
+        then commit: the commit is fsynced and renamed into place, so it is durable once this returns."""
+        import threading
+
+        if not _writable(entry):
+            raise ApiError(409, "not_an_index", f"{entry.name} is not an index folder; send changes to one of "
+                                                f"its indexes")
+        with self._guard:
+            lock = self.locks.setdefault(entry.name, threading.Lock())
+        with lock:
+            writer = self._writer(entry)
+            try:
+                if delete:
+                    writer.delete(delete)
+                if update:
+                    writer.update(update)
+                    self.encoders[entry.name] = writer.encoder  # loaded now: later writers reuse it
                 generation = writer.commit()
-        except WinnowError as exc:
-            raise ApiError(409, "write_failed", str(exc)) from None
-    entry.current()  # pick the new commit up now
-    return generation
+            except WinnowError as exc:
+                raise ApiError(409, "write_failed", str(exc)) from None
+            finally:
+                writer.close()
+        entry.current()  # pick the new commit up now
+        return generation
+
+    def _writer(self, entry: Served):
+        import winnow
+
+        deadline = time.monotonic() + self.WAIT_S
+        while True:  # another worker may hold the index's write lock for a moment
+            try:
+                return winnow.open_writer(entry.path, self.encoders.get(entry.name))
+            except WinnowError as exc:
+                if time.monotonic() > deadline:
+                    raise ApiError(409, "index_busy", str(exc)) from None
+                time.sleep(0.02)
 
 
 def _authorize(request: Request, token: str | None) -> None:
@@ -311,7 +337,7 @@ def _error_handlers(app: FastAPI) -> None:
     async def http_error(request, exc: HTTPException):
         if isinstance(exc.__cause__, _TooLarge):  # FastAPI wraps errors raised while it reads the body
             return respond(413, "body_too_large", f"request body over {app.state.limits.max_body_bytes:,} bytes")
-        kinds = {404: "not_found", 405: "method_not_allowed"}
+        kinds = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}
         return respond(exc.status_code, kinds.get(exc.status_code, "http_error"), str(exc.detail))
 
     @app.exception_handler(RecursionError)

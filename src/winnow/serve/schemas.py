@@ -17,10 +17,10 @@ class Strict(BaseModel):
 
 class SearchRequest(Strict):
     query: str = Field(description="The query text.")
-    k: int = Field(10, description="Hits to return.")
+    k: int = Field(10, strict=True, description="Hits to return (an integer: not 2.5, \"5\" or true).")
     retriever: Optional[str] = Field(None, description="A served retriever's name (default: the first served).")
     filter: FilterValue = Field(None, description=FILTER_HELP)
-    explain: bool = Field(False, description="Add each hit's explanation (per term, or per fused input).")
+    explain: bool = Field(False, strict=True, description="Add each hit's explanation (per term, or per fused input).")
 
 
 class QueryItem(Strict):
@@ -30,7 +30,7 @@ class QueryItem(Strict):
 
 class BatchRequest(Strict):
     queries: list[Union[str, QueryItem]] = Field(description="Query texts (ids 0, 1, ...) or {id, text} objects.")
-    k: int = 10
+    k: int = Field(10, strict=True)
     retriever: Optional[str] = None
     filter: FilterValue = Field(None, description=FILTER_HELP)
 

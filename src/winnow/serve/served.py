@@ -133,16 +133,28 @@ def kind_of(retriever: Retriever) -> str:
 def index_stats(searcher) -> dict:
     ix = searcher.index
     files = [p for p in ix.path.rglob("*") if p.is_file()]
-    return {"path_name": ix.path.name, "encoder": ix.encoder_kind, "documents": ix.n_docs, "terms": ix.n_terms,
-            "postings": int(len(ix.docids)), "bytes": sum(p.stat().st_size for p in files),
-            "generation": getattr(searcher, "generation", None)}
+    return {"folder": ix.path.name, "encoder": ix.encoder_kind, "documents": ix.n_docs, "terms": ix.n_terms,
+            "segments": len(ix.segments), "bytes": sum(p.stat().st_size for p in files),
+            "generation": ix.generation}
 
 
 def _changed(retriever: Retriever) -> bool:
-    return any(getattr(s, "changed", lambda: False)() for s in sparse_parts(retriever))
+    """Whether any index inside holds a newer commit (a listing of each index folder)."""
+    return any(s.index.newer() for s in sparse_parts(retriever))
 
 
 def _reopened(retriever: Retriever) -> Retriever:
-    for s in sparse_parts(retriever):
-        s.reopen()
+    """The same retriever over each index's newest commit: a new object, the old one left intact."""
+    from winnow.pipeline.ops import Cutoff, Fusion, Then
+    from winnow.retrieve.searcher import Searcher
+
+    if isinstance(retriever, Searcher):
+        return retriever.reopen()
+    if isinstance(retriever, Cutoff):
+        return Cutoff(_reopened(retriever.inner), retriever.n)
+    if isinstance(retriever, Then):
+        return Then(_reopened(retriever.first), retriever.stage)
+    if isinstance(retriever, Fusion):
+        return Fusion([_reopened(r) for r in retriever.retrievers], retriever.method, retriever.params,
+                      retriever.depth)
     return retriever
