@@ -102,7 +102,7 @@ def to_stored(value: object, kind: str) -> int | float | str:
             return parse_date(value)
         if isinstance(value, dt.date):
             return date_micros(value)
-    raise FieldValueError(f"{value!r} ({describe(value)}) is not a {kind}")
+    raise FieldValueError(f"{value!r} ({describe(value)}) is not of type {kind}")
 
 
 def describe(value: object) -> str:

@@ -287,7 +287,9 @@ def _load(folder: Path, field: str, spec: Mapping, role: str, dtype, length: int
     path = folder / name
     try:
         data = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # a damaged .npy header: numpy raises ValueError, SyntaxError, TokenError, ...
+        if isinstance(exc, MemoryError):
+            raise
         raise IndexFormatError(f"{path}: cannot read column of field {field!r} ({exc}); the index is damaged, "
                                f"rebuild it") from None
     if data.dtype != np.dtype(dtype) or data.ndim != 1 or (length is not None and len(data) != length):
