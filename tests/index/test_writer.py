@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from winnow.corpus import read_corpus
 from winnow.encode.registry import build_encoder
 from winnow.errors import IndexFormatError, InputError, WinnowError
-from winnow.index import writer
+from winnow.index import segment
 from winnow.index.docstore import StringTable, StringTableWriter
-from winnow.index.manifest import describe_files
+from winnow.index.commit import newest_commit
+from winnow.index.manifest import file_digest
 from winnow.index.reader import SparseIndex
 from winnow.index.writer import build_index
 from winnow.types import Document
@@ -24,6 +25,12 @@ from winnow.types import Document
 @pytest.fixture(scope="module")
 def tiny_docs(tiny_beir) -> list[Document]:
     return list(read_corpus(tiny_beir / "corpus.jsonl"))
+
+
+def describe_files(folder: Path) -> dict[str, tuple[int, str]]:
+    """Size and checksum of every file under ``folder``."""
+    return {p.relative_to(folder).as_posix(): (p.stat().st_size, file_digest(p))
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def arrays(path: Path) -> dict[str, np.ndarray]:
@@ -78,7 +85,7 @@ def test_unicode_ids_and_text_round_trip(tmp_path):
 
 def test_counting_sort_over_many_chunks_equals_one_chunk(tiny_docs, tmp_path, monkeypatch):
     build_index(tiny_docs, build_encoder("bm25"), tmp_path / "one")
-    monkeypatch.setattr(writer, "SORT_CHUNK", 3)
+    monkeypatch.setattr(segment, "SORT_CHUNK", 3)
     build_index(tiny_docs, build_encoder("bm25"), tmp_path / "many")
     assert_same_index(tmp_path / "one", tmp_path / "many")
 
@@ -86,7 +93,7 @@ def test_counting_sort_over_many_chunks_equals_one_chunk(tiny_docs, tmp_path, mo
 def test_counting_sort_gives_the_term_major_layout(vector_corpus, tmp_path, monkeypatch):
     rng = np.random.default_rng(7)
     rows = [{int(t): float(rng.integers(1, 100)) for t in np.flatnonzero(rng.random(12) < 0.4)} for _ in range(40)]
-    monkeypatch.setattr(writer, "SORT_CHUNK", 5)
+    monkeypatch.setattr(segment, "SORT_CHUNK", 5)
     build_index(*vector_corpus(rows, 12), tmp_path / "ix")
     ix = SparseIndex(tmp_path / "ix")
     for t in range(12):
@@ -203,11 +210,14 @@ def test_u8_refuses_negative_impacts(tmp_path):
 
 def test_manifest_describes_the_build(tiny_docs, tmp_path):
     build_index(tiny_docs, build_encoder("bm25:k1=1.2"), tmp_path / "ix", spec="bm25:k1=1.2")
-    manifest = json.loads((tmp_path / "ix" / "manifest.json").read_text())
-    assert manifest["format"] == "winnow-sparse-index" and manifest["format_version"] >= 1
+    outer = json.loads((tmp_path / "ix" / "manifest.json").read_text())
+    assert outer == {"format": "winnow-sparse-index", "format_version": 2}
+    manifest = newest_commit(tmp_path / "ix")
     assert manifest["encoder"]["config"]["bm25"]["k1"] == 1.2
     assert manifest["encoder"]["config"]["analyzer"]["kind"] == "word"
-    assert manifest["files"] == describe_files(tmp_path / "ix")
+    on_disk = describe_files(tmp_path / "ix")
+    assert {k: (v["bytes"], v["xxh3"]) for k, v in manifest["files"].items()} == \
+        {k: v for k, v in on_disk.items() if k not in ("manifest.json", "commit-1.json")}
 
 
 @settings(max_examples=50, deadline=None)

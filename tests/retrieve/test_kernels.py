@@ -69,24 +69,36 @@ def term_major(draw):
     values = rng.choice(np.float32([0.5, 1, 2]), present.shape) if draw(st.booleans()) \
         else rng.uniform(0.01, 5, present.shape).astype(np.float32)
     dense = np.where(present, values, np.float32(0)).T  # (n_docs, n_terms)
-    return (*csc(present, values), *query(draw, n_terms, 6), dense, present.T, draw(st.integers(1, n_docs + 3)))
+    return (*csc(present, values), *query(draw, n_terms, 6), dense, present.T, draw(st.integers(1, n_docs + 3)),
+            masks(draw, n_docs))
+
+
+def masks(draw, n_docs: int) -> np.ndarray:
+    """An ``allowed`` mask: empty (every document) or a random uint8 per document."""
+    if draw(st.booleans()):
+        return np.zeros(0, np.uint8)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return (rng.random(n_docs) < draw(st.sampled_from([0.0, 0.1, 0.5, 1.0]))).astype(np.uint8)
 
 
 @SETTINGS
 @given(case=term_major())
 def test_topk_exhaustive_equals_dense_scoring_and_leaves_buffers_clean(case):
-    indptr, docids, impacts, q_terms, q_weights, dense, has, k = case
+    indptr, docids, impacts, q_terms, q_weights, dense, has, k, allowed = case
     n_docs = dense.shape[0]
     acc, seen, touched = np.zeros(n_docs, np.float32), np.zeros(n_docs, np.uint8), np.zeros(n_docs, np.int32)
     hs, hd = np.empty(k, np.float32), np.empty(k, np.int32)
     out_docs, out_scores = np.empty(k, np.int32), np.empty(k, np.float32)
-    n = kernels.topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, acc, seen, touched, hs, hd,
+    n = kernels.topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, allowed, acc, seen, touched, hs, hd,
                                 out_docs, out_scores)
 
     scores = np.zeros(n_docs, np.float32)
     for t, w in zip(q_terms, q_weights):
         scores += w * dense[:, t]
-    candidates = np.flatnonzero(has[:, q_terms].any(1)) if len(q_terms) else np.zeros(0, np.int64)
+    touched_docs = has[:, q_terms].any(1) if len(q_terms) else np.zeros(n_docs, bool)
+    if len(allowed):
+        touched_docs &= allowed > 0  # filtered inside the top k: k results whenever k allowed ones match
+    candidates = np.flatnonzero(touched_docs)
     expected = sorted(candidates.tolist(), key=lambda d: (-scores[d], d))[:k]
     assert out_docs[:n].tolist() == expected
     np.testing.assert_array_equal(out_scores[:n], scores[expected])
@@ -102,24 +114,47 @@ def many_windows(draw):
     values = rng.choice(np.float32([0.5, 1, 2]), present.shape) if draw(st.booleans()) \
         else rng.pareto(2.0, present.shape).astype(np.float32) + np.float32(0.01)
     return (n_docs, *csc(present, values), *query(draw, n_terms, 8), draw(st.integers(1, 30)),
-            draw(st.sampled_from([2, 4, 64])))
+            draw(st.sampled_from([2, 4, 64])), masks(draw, n_docs))
 
 
 @SETTINGS
 @given(case=many_windows())
 def test_maxscore_over_many_windows_equals_exhaustive(case):
     """Window bounds, skipped windows and block probes never change the exact top k."""
-    n_docs, indptr, docids, impacts, q_terms, q_weights, k, block_size = case
+    n_docs, indptr, docids, impacts, q_terms, q_weights, k, block_size, allowed = case
     k = min(k, n_docs)
     term_max = blocks.term_max(indptr, impacts)
     block_meta = blocks.block_metadata(indptr, docids, impacts, block_size)
     hs, hd = np.empty(k, np.float32), np.empty(k, np.int32)
     got_docs, got_scores = np.empty(k, np.int32), np.empty(k, np.float32)
     n = maxscore.topk_maxscore(indptr, docids, impacts, term_max, *block_meta, block_size, q_terms, q_weights, k,
-                               hs, hd, got_docs, got_scores, 1.0, 64)
+                               allowed, hs, hd, got_docs, got_scores, 1.0, 64)
     acc, seen, touched = np.zeros(n_docs, np.float32), np.zeros(n_docs, np.uint8), np.zeros(n_docs, np.int32)
     want_docs, want_scores = np.empty(k, np.int32), np.empty(k, np.float32)
-    m = kernels.topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, acc, seen, touched, hs, hd,
+    m = kernels.topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, allowed, acc, seen, touched, hs, hd,
                                 want_docs, want_scores)
     assert got_docs[:n].tolist() == want_docs[:m].tolist()
     np.testing.assert_array_equal(got_scores[:n], want_scores[:m])
+
+
+def test_heap_sorted_is_n_log_n_at_huge_k():
+    """Regression: the final ordering was an insertion sort, 3.45 s at k = 100,000."""
+    import time
+
+    k = 100_000
+    rng = np.random.default_rng(0)
+    scores = rng.choice(np.float32([0.5, 1.0, 2.0]), k * 2)  # many exact ties
+    hs, hd = np.empty(k, np.float32), np.empty(k, np.int32)
+    n = 0
+    for d, s in enumerate(scores):
+        if n < k or kernels.better(s, d, hs[0], hd[0]):
+            n = kernels.heap_offer(hs, hd, n, k, s, np.int32(d))
+    out_docs, out_scores = np.empty(k, np.int32), np.empty(k, np.float32)
+    kernels.heap_sorted(hs.copy(), hd.copy(), n, out_docs, out_scores)  # compile
+    start = time.perf_counter()
+    kernels.heap_sorted(hs, hd, n, out_docs, out_scores)
+    elapsed = time.perf_counter() - start
+    expected = sorted(range(len(scores)), key=lambda d: (-scores[d], d))[:k]
+    assert out_docs.tolist() == expected
+    if not kernels.numba.config.DISABLE_JIT:
+        assert elapsed < 0.2

@@ -1,6 +1,6 @@
-"""Inverted index over sparse vectors: building, on-disk format, loading."""
+"""Inverted index over sparse vectors: segments, commits, writing, loading."""
 
 from winnow.index.reader import SparseIndex
-from winnow.index.writer import IndexInfo, build_index
+from winnow.index.writer import IndexInfo, IndexWriter, build_index, open_writer
 
-__all__ = ["SparseIndex", "IndexInfo", "build_index"]
+__all__ = ["SparseIndex", "IndexInfo", "IndexWriter", "build_index", "open_writer"]

@@ -1,7 +1,8 @@
 """Statically pruned postings for approximate search (in the spirit of Seismic, Bruch et al. 2024).
 
 Each term keeps only its ``max_postings`` highest-impact postings (re-sorted by document), with
-their own block-max metadata, stored beside the full postings as ``seg-0/pruned-*.npy``. Approximate
+their own block-max metadata, stored beside each segment's postings as ``pruned-<key>-<generation>.npy``
+and written by a new commit (never in place; later commits keep them up to date). Approximate
 search draws candidates from the pruned lists and rescores them exactly on the full lists, so it
 never returns a wrong score; what it may miss is measured as recall in ``benchmarks/engine_peers.py``.
 """
@@ -12,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from winnow.index.blocks import BOUNDS, bounds
-from winnow.index.manifest import describe_files, read_manifest, write_manifest
+from winnow.index.blocks import BOUNDS
 
 PRUNED = ("indptr", "docids", "impacts", *BOUNDS)
 
@@ -47,20 +47,13 @@ def _ranks(lengths: np.ndarray) -> np.ndarray:
 
 
 def add_pruned_postings(index_dir: str | Path, max_postings: int) -> dict:
-    """Write pruned postings into an index folder and record them in its manifest (atomically)."""
-    index_dir = Path(index_dir)
-    manifest = read_manifest(index_dir)
-    seg = index_dir / manifest["segments"][0]["name"]
-    indptr = np.load(seg / "indptr.npy", mmap_mode="r")
-    docids = np.load(seg / "docids.npy", mmap_mode="r")
-    impacts = np.load(seg / "impacts.npy", mmap_mode="r")
-    ptr, docs, imps = prune_postings(np.asarray(indptr), docids, impacts, int(max_postings))
-    arrays = dict(zip(PRUNED, (ptr, docs, imps, *bounds(ptr, docs, imps))))
-    for name, array in arrays.items():
-        tmp = seg / f"pruned-{name}.tmp.npy"
-        np.save(tmp, array)
-        tmp.replace(seg / f"pruned-{name}.npy")
-    manifest["pruned"] = {"max_postings": int(max_postings), "n_postings": int(ptr[-1])}
-    manifest["files"] = describe_files(index_dir)
-    write_manifest(index_dir, manifest)
-    return manifest["pruned"]
+    """Commit pruned postings for every segment of an index; return ``{max_postings, n_postings}``."""
+    from winnow.index.writer import open_writer
+
+    with open_writer(index_dir) as writer:
+        writer.prune(int(max_postings))
+        writer.commit()
+        folder = writer.path
+        kept = sum(int(np.load(folder / e["name"] / e["pruned"]["indptr"], mmap_mode="r")[-1])
+                   for e in writer.segments)
+    return {"max_postings": int(max_postings), "n_postings": kept}

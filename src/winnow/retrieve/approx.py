@@ -23,9 +23,12 @@ from winnow.retrieve.maxscore import topk_maxscore
 
 @jit
 def topk_approx(indptr, docids, impacts, term_max, p_indptr, p_docids, p_impacts, p_term_max, p_block_ptr,
-                p_block_last, p_block_max, block_size, q_terms, q_weights, k, query_cut, prune_factor, candidates,
-                acc, seen, touched, hs, hd, out_docs, out_scores):
-    """Approximate top-``k`` of one query with non-negative weights; returns the number of results."""
+                p_block_last, p_block_max, block_size, q_terms, q_weights, k, allowed, query_cut, prune_factor,
+                candidates, acc, seen, touched, hs, hd, out_docs, out_scores):
+    """Approximate top-``k`` of one query with non-negative weights; returns the number of results.
+
+    Candidates come from allowed documents only (``allowed``: uint8 per document, or empty for all).
+    """
     m = len(q_terms)
     cut = min(m, query_cut) if query_cut > 0 else m
     strength = np.empty(m, np.float64)
@@ -39,11 +42,11 @@ def topk_approx(indptr, docids, impacts, term_max, p_indptr, p_docids, p_impacts
     chd = np.empty(c, np.int32)
     if prune_factor < 1:
         n_cand = topk_maxscore(p_indptr, p_docids, p_impacts, p_term_max, p_block_ptr, p_block_last, p_block_max,
-                               block_size, q_terms[keep], q_weights[keep], c, chs, chd, cand_docs, cand_scores,
-                               prune_factor)
+                               block_size, q_terms[keep], q_weights[keep], c, allowed, chs, chd, cand_docs,
+                               cand_scores, prune_factor)
     else:
-        n_cand = topk_exhaustive(p_indptr, p_docids, p_impacts, q_terms[keep], q_weights[keep], c, acc, seen, touched,
-                                 chs, chd, cand_docs, cand_scores)
+        n_cand = topk_exhaustive(p_indptr, p_docids, p_impacts, q_terms[keep], q_weights[keep], c, allowed, acc, seen,
+                                 touched, chs, chd, cand_docs, cand_scores)
     n = 0
     for j in range(n_cand):
         d = cand_docs[j]

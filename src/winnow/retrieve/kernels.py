@@ -64,14 +64,28 @@ def heap_offer(hs, hd, n, k, s, d):
 
 @jit
 def heap_sorted(hs, hd, n, out_docs, out_scores):
-    """Write the heap's ``n`` entries best-first into the output arrays (insertion sort: n is small)."""
-    for i in range(n):
-        s, d = hs[i], hd[i]
-        j = i
-        while j > 0 and better(s, d, out_scores[j - 1], out_docs[j - 1]):
-            out_scores[j], out_docs[j] = out_scores[j - 1], out_docs[j - 1]
-            j -= 1
-        out_scores[j], out_docs[j] = s, d
+    """Write the heap's ``n`` entries best-first into the output arrays; return ``n``.
+
+    Heapsort: the root is the worst kept entry, so popping it ``n`` times fills the output from the
+    back in O(n log n) (ranking order is strict, so the order is exact). The heap is consumed.
+    """
+    for last in range(n - 1, -1, -1):
+        out_scores[last], out_docs[last] = hs[0], hd[0]
+        s, d = hs[last], hd[last]
+        i = 0
+        while True:  # sift the former last entry down from the root of the heap hs[:last]
+            left = 2 * i + 1
+            if left >= last:
+                break
+            w = left
+            if left + 1 < last and better(hs[left], hd[left], hs[left + 1], hd[left + 1]):
+                w = left + 1
+            if better(s, d, hs[w], hd[w]):
+                hs[i], hd[i] = hs[w], hd[w]
+                i = w
+            else:
+                break
+        hs[i], hd[i] = s, d
     return n
 
 
@@ -95,11 +109,13 @@ def exact_score(indptr, docids, impacts, q_terms, q_weights, d):
 
 
 @jit
-def topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, acc, seen, touched, hs, hd,
+def topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, allowed, acc, seen, touched, hs, hd,
                     out_docs, out_scores):
     """Term-at-a-time accumulation over every posting, then heap selection.
 
-    ``acc`` (float32), ``seen`` (uint8) and ``touched`` (int32) are length-``n_docs`` buffers that
+    ``allowed`` (uint8, one per document, or empty for all) masks documents out of the selection:
+    deleted ones, or those a filter rejects. ``acc`` (float32), ``seen`` (uint8) and ``touched``
+    (int32) are length-``n_docs`` buffers that
     are all-zero on entry and left all-zero on exit. When the query's postings are a sizeable
     fraction of the collection, documents are marked without branching and the selection scans
     every document (dense); otherwise touched documents are listed as they come (sparse).
@@ -118,15 +134,16 @@ def topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, acc, seen, t
                 d = docids[p]
                 seen[d] = 1
                 acc[d] += w * np.float32(impacts[p])
+        masked = len(allowed) > 0
         d = 0
         while d < n_docs and n < k:  # fill the heap with the first touched documents
-            if seen[d]:
+            if seen[d] and (not masked or allowed[d]):
                 n = heap_offer(hs, hd, n, k, acc[d], d)
             d += 1
         # Documents come in increasing order, so a tie never displaces a kept document: testing the
         # score first keeps the branch predictable (testing `seen` first mispredicts half the time).
         for d in range(d, n_docs):
-            if acc[d] > hs[0] and seen[d]:
+            if acc[d] > hs[0] and seen[d] and (not masked or allowed[d]):
                 n = heap_offer(hs, hd, n, k, acc[d], d)
         acc[:] = 0
         seen[:] = 0
@@ -142,10 +159,11 @@ def topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, acc, seen, t
                 touched[n_touched] = d
                 n_touched += 1
             acc[d] += w * np.float32(impacts[p])
+    masked = len(allowed) > 0
     for j in range(n_touched):
         d = touched[j]
         s = acc[d]
-        if n < k or s > hs[0] or (s == hs[0] and d < hd[0]):
+        if (n < k or s > hs[0] or (s == hs[0] and d < hd[0])) and (not masked or allowed[d]):
             n = heap_offer(hs, hd, n, k, s, d)
         acc[d] = 0
         seen[d] = 0

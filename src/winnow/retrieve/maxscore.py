@@ -36,9 +36,10 @@ _LOW_BIT[[((1 << i) * int(_DEBRUIJN) % 2**64) >> 58 for i in range(64)]] = np.ar
 
 @jit
 def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size,
-                  q_terms, q_weights, k, hs, hd, out_docs, out_scores, prune_factor=1.0, window=WINDOW):
+                  q_terms, q_weights, k, allowed, hs, hd, out_docs, out_scores, prune_factor=1.0, window=WINDOW):
     """Top-``k`` of one query (``k >= 1``); returns the number of results written.
 
+    ``allowed`` (uint8 per document, or empty for all) keeps masked documents out of the top k.
     ``prune_factor`` < 1 makes the search approximate: a document is skipped once its upper bound
     times the factor cannot beat the k-th score. ``window`` (a multiple of 64) is the number of
     document numbers gathered at a time.
@@ -76,6 +77,7 @@ def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, bloc
     theta = -np.inf
     first_ess = 0  # terms [0, first_ess) cannot make a document competitive on their own
     big = np.iinfo(np.int32).max
+    masked = len(allowed) > 0
     lo = 0  # every document below lo is done
     while first_ess < m:
         start = big
@@ -138,6 +140,8 @@ def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, bloc
                 score = acc[off]
                 acc[off] = 0.0
                 d = start + off
+                if masked and not allowed[d]:
+                    continue
                 if n == k and (score + wub[ne]) * slack <= theta:
                     continue
                 alive = True

@@ -11,15 +11,15 @@ from typing import Sequence
 import numpy as np
 
 from winnow.encode.registry import load_query_encoder
-from winnow.errors import WinnowError
+from winnow.errors import IndexFormatError, WinnowError
 from winnow.index.reader import SparseIndex
 from winnow.retrieve.approx import topk_approx
-from winnow.retrieve.dispatch import (APPROX, EXHAUSTIVE, MAXSCORE, STRATEGY_CODES, batch_approx, batch_exhaustive,
-                                      batch_maxscore, plan, plan_batch)
+from winnow.retrieve.dispatch import (APPROX, EXHAUSTIVE, MAXSCORE, NOTHING, STRATEGY_CODES, batch_approx,
+                                      batch_exhaustive, batch_maxscore, merge_sorted, plan, plan_batch)
 from winnow.retrieve.kernels import topk_exhaustive
 from winnow.retrieve.maxscore import topk_maxscore
 from winnow.retrieve.retriever import Retriever
-from winnow.types import Hits, Query, Run, as_queries, check_k, check_query
+from winnow.types import Document, Hits, Query, Run, as_queries, check_k, check_query
 
 STRATEGIES = tuple(STRATEGY_CODES)  # auto, exhaustive, maxscore, approx
 EXACT_STRATEGIES = ("auto", "exhaustive", "maxscore")
@@ -45,8 +45,24 @@ class Approx:
 _EMPTY = Hits.empty()
 
 
+def _query_encoder(index: SparseIndex):
+    """The index's query encoder, read from its commit's query-side files."""
+    try:
+        return load_query_encoder(index.encoder_kind, index.encoder_config, index.query_dir)
+    except WinnowError:
+        raise
+    except Exception as exc:  # a damaged tokenizer or config: whatever its loader raises
+        raise IndexFormatError(f"{index.path}: cannot load the query encoder ({exc}); the index is damaged") \
+            from None
+
+
 class Searcher(Retriever):
     """Top-k search over a :class:`~winnow.index.SparseIndex`: exact strategies, or ``approx``.
+
+    A searcher answers from the commit it opened, whatever writers do meanwhile; :meth:`reopen`
+    moves to the newest commit. Each segment is searched with the same kernels and the per-segment
+    top k are merged (ties: lower global document number first), skipping deleted documents and,
+    with ``filter``, the documents a metadata filter rejects, inside the kernels.
 
     Example::
 
@@ -55,25 +71,30 @@ class Searcher(Retriever):
             ...
     """
 
-    def __init__(self, index: SparseIndex | str | Path, verify: bool = True, approx: "Approx | None" = None):
+    def __init__(self, index: SparseIndex | str | Path, verify: bool = True, approx: "Approx | None" = None, *,
+                 query_encoder=None):
         self.index = index if isinstance(index, SparseIndex) else SparseIndex(index, verify=verify)
-        self.query_encoder = load_query_encoder(self.index.encoder_kind, self.index.encoder_config, self.index.path)
+        self.query_encoder = query_encoder or _query_encoder(self.index)
         self._local = threading.local()
-        ix = self.index
-        # Plain ndarray views of the memory maps (numba dispatches on them faster than on np.memmap).
-        full = tuple(np.asarray(a) for a in (ix.indptr, ix.docids, ix.impacts, ix.term_max, ix.block_ptr,
-                                             ix.block_last, ix.block_max))
-        self._index = (*full, ix.block_size, ix.non_negative)
-        self._pruned = tuple(np.asarray(a) for a in ix.pruned) if ix.pruned else full
+        self._segments = self.index.segments
+        self._max_docs = max((s.n_docs for s in self._segments), default=0)
         self.approx = approx or Approx()
         self.name = self.index.manifest.get("spec") or self.index.encoder_kind
-        self.score_floor = 0.0 if ix.non_negative else None
+        self.score_floor = 0.0 if all(s.arrays.non_negative for s in self._segments) else None
+
+    def reopen(self) -> "Searcher":
+        """A searcher over the newest commit (``self`` when there is none newer)."""
+        if not self.index.newer():
+            return self
+        index = SparseIndex(self.index.path, verify=self.index.verify)
+        same = index.query_dir == self.index.query_dir and index.manifest["encoder"] == self.index.manifest["encoder"]
+        return Searcher(index, approx=self.approx, query_encoder=self.query_encoder if same else None)
 
     def _buffers(self, k: int):
         """Per-thread scratch arrays, reused across queries (all-zero between calls)."""
         b = getattr(self._local, "buffers", None)
         if b is None or len(b[3]) < k:
-            n = self.index.n_docs
+            n = self._max_docs
             old = b[:3] if b is not None else (np.zeros(n, np.float32), np.zeros(n, np.uint8), np.empty(n, np.int32))
             b = self._local.buffers = (*old, np.empty(k, np.float32), np.empty(k, np.int32))
         return b
@@ -88,12 +109,32 @@ class Searcher(Retriever):
         ``strategy``: ``exhaustive`` (term-at-a-time over every posting), ``maxscore`` (block-max
         MaxScore, exact), or ``auto`` (picked per query by its number of postings) all return the
         same hits; ``approx`` trades recall for speed with the knobs in :attr:`approx`.
+        ``filter`` (a :class:`~winnow.filters.Filter`, its text or JSON form) keeps only matching
+        documents, inside the top-k: whenever k matching documents score, k come back.
         """
-        _no_filter(filter)
         terms, weights = self.query_encoder.encode_query(check_query(query))
-        return self.search_vector(terms, weights, k, strategy)
+        return self.search_vector(terms, weights, k, strategy, filter)
 
-    def search_vector(self, terms: np.ndarray, weights: np.ndarray, k: int = 10, strategy: str = "auto") -> Hits:
+    def _allowed(self, filter) -> list[np.ndarray]:
+        """Per segment, the uint8 mask of searchable documents (empty: all of them)."""
+        if filter is None:
+            return [s.live for s in self._segments]
+        if any(s.columns is None for s in self._segments):
+            raise WinnowError("this index has no metadata fields to filter on (rebuild it to store them)")
+        from winnow.filters import parse_filter
+
+        f = parse_filter(filter)
+        fields = self.index.field_types()
+        out = []
+        for s in self._segments:
+            mask = s.columns.mask(f, fields)
+            if len(s.live):
+                mask &= s.live > 0
+            out.append(mask.view(np.uint8) if mask.dtype == np.bool_ else mask.astype(np.uint8))
+        return out
+
+    def search_vector(self, terms: np.ndarray, weights: np.ndarray, k: int = 10, strategy: str = "auto",
+                      filter=None) -> Hits:
         """Top-``k`` for a query given as a sparse vector over the index vocabulary.
 
         Term ids outside the vocabulary and zero weights are ignored.
@@ -103,22 +144,41 @@ class Searcher(Retriever):
         terms, weights = _as_query(terms, weights)
         if k == 0 or len(terms) == 0:
             return _EMPTY
-        ix = self._index
-        clean_terms, clean_weights = np.empty_like(terms), np.empty_like(weights)
-        code, m = plan(ix[0], ix[3], ix[8], self.index.n_docs, terms, weights, code, clean_terms, clean_weights)
-        if m == 0:
+        parts = []
+        for seg, allowed in zip(self._segments, self._allowed(filter)):
+            docs, scores = self._search_segment(seg, allowed, terms, weights, k, code)
+            if len(docs):
+                parts.append((docs.astype(np.int64) + seg.base, scores))
+        if not parts:
             return _EMPTY
+        if len(parts) == 1:
+            return self._hits(*parts[0])
+        docs = np.concatenate([d for d, _ in parts])
+        scores = np.concatenate([s for _, s in parts])
+        best = np.lexsort((docs, -scores))[:k]
+        return self._hits(docs[best], scores[best])
+
+    def _search_segment(self, seg, allowed, terms, weights, k, code):
+        ix = seg.arrays
+        clean_terms, clean_weights = np.empty_like(terms), np.empty_like(weights)
+        code, m, cost = plan(ix.indptr, ix.term_max, ix.non_negative, seg.n_docs, terms, weights, code, clean_terms,
+                             clean_weights)
+        if code == NOTHING:
+            return _EMPTY.docnos, _EMPTY.scores
+        k = min(k, cost)
         terms, weights = clean_terms[:m], clean_weights[:m]
         acc, seen, touched, hs, hd = self._buffers(k)
+        n_docs = seg.n_docs
+        acc, seen, touched = acc[:n_docs], seen[:n_docs], touched[:n_docs]
         out_docs, out_scores = np.empty(k, np.int32), np.empty(k, np.float32)
         if code == MAXSCORE:
-            n = topk_maxscore(*ix[:8], terms, weights, k, hs, hd, out_docs, out_scores)
+            n = topk_maxscore(*ix[:8], terms, weights, k, allowed, hs, hd, out_docs, out_scores)
         elif code == APPROX:
-            n = topk_approx(*ix[:4], *self._pruned, ix[7], terms, weights, k, *self.approx.astuple(), acc, seen,
-                            touched, hs, hd, out_docs, out_scores)
+            n = topk_approx(*ix[:4], *seg.pruned[:7], ix.block_size, terms, weights, k, allowed,
+                            *self.approx.astuple(), acc, seen, touched, hs, hd, out_docs, out_scores)
         else:
-            n = topk_exhaustive(*ix[:3], terms, weights, k, acc, seen, touched, hs, hd, out_docs, out_scores)
-        return self._hits(out_docs[:n], out_scores[:n])
+            n = topk_exhaustive(*ix[:3], terms, weights, k, allowed, acc, seen, touched, hs, hd, out_docs, out_scores)
+        return out_docs[:n], out_scores[:n]
 
     def search_batch(self, queries, k: int = 10, filter=None, threads: int | None = None,
                      strategy: str = "auto") -> Run:
@@ -128,58 +188,86 @@ class Searcher(Retriever):
 
     def retrieve(self, queries: list[Query], k: int, filter=None, threads: int | None = None,
                  strategy: str = "auto") -> Run:
-        _no_filter(filter)
         texts = [q.text for q in queries]
         encoder = self.query_encoder
         if hasattr(encoder, "encode_queries"):
-            hits = self._search_csr(*encoder.encode_queries(texts), k, threads, strategy)
+            hits = self._search_csr(*encoder.encode_queries(texts), k, threads, strategy, filter)
         else:
-            hits = self.search_vectors([encoder.encode_query(q) for q in texts], k, threads, strategy)
+            hits = self.search_vectors([encoder.encode_query(q) for q in texts], k, threads, strategy, filter)
         return Run({q.id: h for q, h in zip(queries, hits)}, self.name)
 
     def search_vectors(self, vectors: Sequence[tuple[np.ndarray, np.ndarray]], k: int = 10,
-                       threads: int | None = None, strategy: str = "auto") -> list[Hits]:
+                       threads: int | None = None, strategy: str = "auto", filter=None) -> list[Hits]:
         """Batch form of :meth:`search_vector`."""
         cleaned = [_as_query(t, w) for t, w in vectors]
         q_ptr = np.zeros(len(cleaned) + 1, np.int64)
         np.cumsum([len(t) for t, _ in cleaned], out=q_ptr[1:])
         q_terms = np.concatenate([t for t, _ in cleaned]) if cleaned else np.zeros(0, np.int32)
         q_weights = np.concatenate([w for _, w in cleaned]) if cleaned else np.zeros(0, np.float32)
-        return self._search_csr(q_ptr, q_terms, q_weights, k, threads, strategy)
+        return self._search_csr(q_ptr, q_terms, q_weights, k, threads, strategy, filter)
 
-    def _search_csr(self, q_ptr, q_terms, q_weights, k, threads, strategy) -> list[Hits]:
+    def _search_csr(self, q_ptr, q_terms, q_weights, k, threads, strategy, filter=None) -> list[Hits]:
         n_queries = len(q_ptr) - 1
         k = self._check_k(k)
         code = self._strategy(strategy)
         if k == 0 or n_queries == 0:
             return [_EMPTY] * n_queries
         workers = max(1, min(threads or os.cpu_count() or 1, n_queries))
-        ix = self._index
+        merged = None
+        for seg, allowed in zip(self._segments, self._allowed(filter)):
+            part = self._batch_segment(seg, allowed, q_ptr, q_terms, q_weights, k, code, workers)
+            if merged is None:
+                merged = part
+                continue
+            a_ptr, a_docs, a_scores, a_n = merged
+            b_ptr, b_docs, b_scores, b_n = part
+            out_ptr = np.zeros(n_queries + 1, np.int64)
+            np.cumsum(np.minimum(k, a_n + b_n), out=out_ptr[1:])
+            out_docs, out_scores = np.empty(out_ptr[-1], np.int32), np.empty(out_ptr[-1], np.float32)
+            out_n = np.zeros(n_queries, np.int64)
+            merge_sorted(k, a_ptr, a_docs, a_scores, a_n, b_ptr, b_docs, b_scores, b_n, seg.base, out_ptr, out_docs,
+                         out_scores, out_n)
+            merged = (out_ptr, out_docs, out_scores, out_n)
+        if merged is None:
+            return [_EMPTY] * n_queries
+        return self._hits_batch(*merged)
+
+    def _batch_segment(self, seg, allowed, q_ptr, q_terms, q_weights, k, code, workers):
+        """One segment's results for a CSR batch: ``(out_ptr, docs, scores, counts)``, local numbers."""
+        ix = seg.arrays
+        n_queries = len(q_ptr) - 1
         ptr = np.empty(n_queries + 1, np.int64)
         terms, weights = np.empty_like(q_terms), np.empty_like(q_weights)
         codes = np.empty(n_queries, np.int64)
-        plan_batch(ix[0], ix[3], ix[8], self.index.n_docs, q_ptr, q_terms, q_weights, code, ptr, terms, weights, codes)
-        out_docs = np.empty((n_queries, k), np.int32)
-        out_scores = np.empty((n_queries, k), np.float32)
+        costs = np.empty(n_queries, np.int64)
+        plan_batch(ix.indptr, ix.term_max, ix.non_negative, seg.n_docs, q_ptr, q_terms, q_weights, code, ptr, terms,
+                   weights, codes, costs)
+        out_ptr = np.zeros(n_queries + 1, np.int64)
+        np.cumsum(np.minimum(k, costs), out=out_ptr[1:])
+        out_docs = np.empty(out_ptr[-1], np.int32)
+        out_scores = np.empty(out_ptr[-1], np.float32)
         out_n = np.zeros(n_queries, np.int64)
         common = (ptr, terms, weights)
         for strategy_code, run in ((EXHAUSTIVE, batch_exhaustive), (MAXSCORE, batch_maxscore), (APPROX, batch_approx)):
             queries = np.flatnonzero(codes == strategy_code)
             if len(queries) == 0:
                 continue
-            outputs = (queries, k, min(workers, len(queries)), out_docs, out_scores, out_n)
+            outputs = (queries, k, min(workers, len(queries)), out_ptr, out_docs, out_scores, out_n)
             if strategy_code == EXHAUSTIVE:
-                run(*ix[:3], self.index.n_docs, *common, *outputs)
+                run(ix, allowed, seg.n_docs, *common, *outputs)
             elif strategy_code == MAXSCORE:
-                run(ix, *common, *outputs)
+                run(ix, allowed, *common, *outputs)
             else:
-                run(ix, self._pruned, self.approx.astuple(), self.index.n_docs, *common, *outputs)
-        return self._hits_batch(out_docs, out_scores, out_n)
+                run(ix, seg.pruned, allowed, self.approx.astuple(), seg.n_docs, *common, *outputs)
+        return out_ptr, out_docs, out_scores, out_n
 
-    def _hits_batch(self, out_docs: np.ndarray, out_scores: np.ndarray, out_n: np.ndarray) -> list[Hits]:
+    def _hits_batch(self, out_ptr: np.ndarray, out_docs: np.ndarray, out_scores: np.ndarray,
+                    out_n: np.ndarray) -> list[Hits]:
         """Split batch results into Hits, decoding every document id in one pass."""
         ix = self.index
-        valid = np.arange(out_docs.shape[1]) < out_n[:, None]
+        valid = np.zeros(len(out_docs), bool)
+        starts = out_ptr[:-1]
+        valid[np.repeat(starts, out_n) + _ranks(out_n)] = True
         docnos = out_docs[valid].astype(np.int64)
         ids = ix.doc_ids(docnos)
         scores = out_scores[valid] * np.float32(ix.scale) if ix.scale != 1.0 else out_scores[valid]
@@ -199,7 +287,23 @@ class Searcher(Retriever):
         ix = self.index
         if ix.scale != 1.0:
             scores = scores * np.float32(ix.scale)
-        return Hits(tuple(ix.doc_ids(docs)), scores, docs.astype(np.int64))
+        docs = docs.astype(np.int64)
+        return Hits(tuple(ix.doc_ids(docs)), scores, docs)
+
+    def documents(self, ids: Sequence[str]) -> list[Document | None]:
+        """The stored documents of ``ids`` (``None`` for an id this commit does not hold)."""
+        if not self.index.manifest.get("stored"):
+            raise WinnowError(f"{self.name} keeps no documents; build its index with stored text")
+        out: list[Document | None] = []
+        for doc_id in ids:
+            docno = self.index.locate(doc_id)
+            if docno is None:
+                out.append(None)
+                continue
+            record = self.index.document(docno)
+            out.append(Document(doc_id, str(record.get("text", "")), str(record.get("title", "")),
+                                dict(record.get("metadata") or {})))
+        return out
 
     def explain(self, query: str, docno: int, top: int = 5) -> list[tuple[str, float]]:
         """The query terms that contribute most to one document's score: ``[(term, contribution)]``."""
@@ -214,9 +318,10 @@ class Searcher(Retriever):
         return sorted(parts, key=lambda p: -p[1])[:top]
 
 
-def _no_filter(filter) -> None:
-    if filter is not None:
-        raise WinnowError("this index has no metadata fields to filter on")
+def _ranks(lengths: np.ndarray) -> np.ndarray:
+    """0..n-1 for each length, concatenated."""
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.arange(int(lengths.sum())) - starts
 
 
 def _as_query(terms, weights) -> tuple[np.ndarray, np.ndarray]:
