@@ -20,6 +20,8 @@ _EXPORTS = {
     "Searcher": "winnow.retrieve.searcher",
     "SparseIndex": "winnow.index.reader",
     "IndexInfo": "winnow.index.writer",
+    "IndexWriter": "winnow.index.writer",
+    "open_writer": "winnow.index.writer",
     "evaluate": "winnow.evaluate.metrics",
     "run_beir": "winnow.evaluate.experiment",
     "Document": "winnow.types",
