@@ -1,0 +1,186 @@
+"""The documents of several runs laid out once per query, so that every fusion method is a few
+vectorised array operations over all queries at once.
+
+Each (query, document) pair of the union gets a *slot*: an integer position, numbered query by
+query, so one run's hits become an array of slots and a fused score is an array over slots.
+Document ids are mapped to slots through one dictionary per query (the only per-document Python
+work), and the final ranking is one ``lexsort`` over all queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import chain, count
+from typing import Sequence
+
+import numpy as np
+
+from winnow.errors import WinnowError
+from winnow.fuse.normalize import NORMS
+from winnow.types import Hits, Run
+
+@dataclass(frozen=True)
+class Union:
+    """Several runs over the union of their queries and, per query, of their documents.
+
+    Attributes:
+        names: each run's name.
+        qids: the queries, in order of first appearance (first run first).
+        ids: the document id of each slot (an object array of ``str``); a document several runs
+            retrieved for a query keeps the slot of its first appearance, and its later slots
+            stay unused.
+        slot_query: the query index of each slot (non-decreasing).
+        slots: per run, the slot of each of its hits, query by query, best first.
+        offsets: per run, where each query's hits start in ``slots`` and ``scores``
+            (``len(qids) + 1`` entries).
+        scores: per run, its scores as float64, aligned with ``slots``.
+        floors: per run, the lowest score its retriever can give (``None`` when unknown).
+    """
+
+    names: tuple[str, ...]
+    qids: tuple[str, ...]
+    ids: np.ndarray
+    slot_query: np.ndarray
+    slots: tuple[np.ndarray, ...]
+    offsets: tuple[np.ndarray, ...]
+    scores: tuple[np.ndarray, ...]
+    floors: tuple[float | None, ...]
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.slots)
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.ids)
+
+    def hit_query(self, r: int) -> np.ndarray:
+        """The query index of each of run ``r``'s hits."""
+        return np.repeat(np.arange(len(self.qids)), np.diff(self.offsets[r]))
+
+    def ranks(self, r: int) -> np.ndarray:
+        """The 1-based rank of each of run ``r``'s hits within its query."""
+        starts = np.repeat(self.offsets[r][:-1], np.diff(self.offsets[r]))
+        return np.arange(1, len(self.slots[r]) + 1) - starts
+
+    def contribution(self, r: int, norm: str) -> np.ndarray:
+        """Run ``r``'s normalised score for every slot: its own for the documents it retrieved,
+        its lower bound for that query (see :mod:`winnow.fuse.normalize`) for the rest."""
+        values, lower = NORMS[norm](self.scores[r], self.offsets[r], self.floors[r])
+        out = lower[self.slot_query]
+        out[self.slots[r]] = values
+        return out
+
+    def retrieved(self) -> np.ndarray:
+        """How many runs retrieved the document of each slot."""
+        hits = np.zeros(self.n_slots, np.int64)
+        for slots in self.slots:
+            hits[slots] += 1
+        return hits
+
+
+def align(runs: Sequence[Run], floors: Sequence[float | None] | None = None) -> Union:
+    """Lay ``runs`` out over the union of their queries and documents.
+
+    A query missing from a run counts as an empty ranking there.
+
+    Raises:
+        WinnowError: fewer than two runs, floors that do not match the runs, a non-finite
+            score, or a document listed twice in one query of one run.
+    """
+    runs = list(runs)
+    if len(runs) < 2 or not all(isinstance(r, Run) for r in runs):
+        raise WinnowError(f"fusion needs at least two Runs, got {[type(r).__name__ for r in runs]}")
+    floors = _check_floors(floors, len(runs))
+    qids = tuple(dict.fromkeys(chain.from_iterable(runs)))
+    slot_parts: list[list] = [[] for _ in runs]
+    score_parts: list[list[np.ndarray]] = [[] for _ in runs]
+    lengths = [[0] * len(qids) for _ in runs]
+    id_parts: list[Sequence[str]] = []
+    base = 0
+    for qi, qid in enumerate(qids):
+        seen: dict[str, int] = {}
+        for r, run in enumerate(runs):
+            hits = run.get(qid)
+            if not hits:
+                continue
+            # consumed later, run by run: by then the earlier runs have filled ``seen``
+            slot_parts[r].append(map(seen.setdefault, hits.ids, count(base)))
+            score_parts[r].append(hits.scores)
+            id_parts.append(hits.ids)
+            lengths[r][qi] = n = len(hits.ids)
+            base += n
+    per_query = np.sum(lengths, axis=0, dtype=np.int64) if qids else np.zeros(0, np.int64)
+    slots, offsets, scores = [], [], []
+    for r, run in enumerate(runs):
+        offset = np.zeros(len(qids) + 1, np.int64)
+        np.cumsum(lengths[r], out=offset[1:])
+        slots.append(np.fromiter(chain.from_iterable(slot_parts[r]), np.int64, count=int(offset[-1])))
+        scores.append(np.concatenate(score_parts[r], dtype=np.float64) if score_parts[r] else np.zeros(0))
+        offsets.append(offset)
+        _check_run(run, slots[-1], scores[-1], base)
+    ids = np.empty(base, dtype=object)
+    ids[:] = list(chain.from_iterable(id_parts))
+    return Union(tuple(r.name for r in runs), qids, ids,
+                 np.repeat(np.arange(len(qids)), per_query), tuple(slots), tuple(offsets), tuple(scores), floors)
+
+
+def rank(union: Union, fused: np.ndarray, name: str) -> Run:
+    """Rank each query's documents by ``fused`` (one score per slot), best first, ties by lower id."""
+    used = np.zeros(union.n_slots, bool)
+    for slots in union.slots:
+        used[slots] = True
+    slots = np.flatnonzero(used)
+    scores, queries = fused[slots], union.slot_query[slots]
+    order = np.lexsort((-scores, queries))
+    _break_ties(order, scores, queries, slots, union.ids)
+    slots, scores = slots[order], scores[order]
+    ids = union.ids[slots].tolist()
+    bounds = np.zeros(len(union.qids) + 1, np.int64)
+    np.cumsum(np.bincount(queries, minlength=len(union.qids)), out=bounds[1:])
+    bounds = bounds.tolist()
+    return Run({qid: Hits(tuple(ids[bounds[i]:bounds[i + 1]]), scores[bounds[i]:bounds[i + 1]], None, qid)
+                for i, qid in enumerate(union.qids)}, name)
+
+
+def _break_ties(order: np.ndarray, scores: np.ndarray, queries: np.ndarray, slots: np.ndarray,
+                ids: np.ndarray) -> None:
+    """Reorder, in place, each group of equal scores within a query by ascending document id.
+
+    Most groups are pairs (in RRF, the documents at the same rank of two runs), settled by one
+    vectorised comparison; larger groups are sorted one by one.
+    """
+    s, q = scores[order], queries[order]
+    same = (s[1:] == s[:-1]) & (q[1:] == q[:-1])
+    if not same.any():
+        return
+    edges = np.diff(np.concatenate(([0], same.view(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # group = order[start:end + 1]
+    pairs = starts[ends - starts == 1]
+    if len(pairs):
+        first, second = order[pairs], order[pairs + 1]
+        swap = (ids[slots[first]] > ids[slots[second]]).astype(bool)
+        order[pairs[swap]], order[pairs[swap] + 1] = second[swap], first[swap]
+    for start, end in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist()):
+        group = order[start:end + 1]
+        names = ids[slots[group]].tolist()
+        order[start:end + 1] = group[sorted(range(len(names)), key=names.__getitem__)]
+
+
+def _check_floors(floors, n_runs: int) -> tuple[float | None, ...]:
+    if floors is None:
+        return (None,) * n_runs
+    floors = tuple(floors)
+    if len(floors) != n_runs:
+        raise WinnowError(f"fusion got {len(floors)} score floors for {n_runs} runs; give one per run (None: unknown)")
+    for floor in floors:
+        if floor is not None and (isinstance(floor, bool) or not np.isfinite(floor)):
+            raise WinnowError(f"a score floor must be a finite number or None, got {floor!r}")
+    return tuple(None if f is None else float(f) for f in floors)
+
+
+def _check_run(run: Run, slots: np.ndarray, scores: np.ndarray, n_slots: int) -> None:
+    if not np.isfinite(scores).all():
+        raise WinnowError(f"run {run.name!r} holds a score that is NaN or infinite; fusion needs finite scores")
+    if len(slots) and np.bincount(slots, minlength=n_slots).max() > 1:
+        raise WinnowError(f"run {run.name!r} lists a document twice for one query; a ranking holds each id once")
