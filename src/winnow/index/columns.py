@@ -38,12 +38,14 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from winnow.errors import FilterError, IndexFormatError, InputError
-from winnow.filters.fields import FIELD_TYPES, FieldValueError, describe, infer_type, to_stored
+from winnow.filters.fields import FIELD_TYPES, INT64_MAX, INT64_MIN, FieldValueError, describe, infer_type, to_stored
 
 COLUMNS_VERSION = 1
 _DTYPES = {"integer": np.int64, "float": np.float64, "date": np.int64, "boolean": np.uint8}
 _ROLES = {"keyword": ("dict", "offsets", "codes"), "keyword+multi": ("dict", "offsets", "indptr", "codes"),
           **{kind: ("values", "present") for kind in _DTYPES}}
+_FEW_CODES = 4  # keyword "in" lists up to this long compare codes one by one (measured faster than a table)
+_BUFFER_CODES = {"integer": "q", "date": "q", "float": "d", "boolean": "B", "keyword": "i"}
 _FILE_NAME = re.compile(r"col-\d+\.[a-z]+\.npy")
 _COMPARE = {"==": np.equal, "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 
@@ -54,10 +56,32 @@ class _Buffer:
     def __init__(self, kind: str, first: str):
         self.kind, self.first, self.multi = kind, first, False
         self.docs = array("q")
-        self.values: list = []  # stored scalars, or provisional keyword codes
+        self.values = array(_BUFFER_CODES[kind])  # stored scalars, or provisional keyword codes
         self.codes: dict[str, int] = {}  # keyword -> provisional code (first-seen order)
 
+    def widen(self) -> None:
+        """An integer field becomes a float field."""
+        self.kind, self.values = "float", array("d", self.values)
+
+    def fast(self, docno: int, value) -> bool:
+        """Record a value of the exact Python type the field takes (the common case); ``False``
+        leaves any other value to the writer's checks and conversions."""
+        kind, t = self.kind, type(value)
+        if kind == "keyword":
+            if t is str or (t is list and all(type(v) is str for v in value)):
+                self.add(docno, value)
+                return True
+            return False
+        if not ((kind == "integer" and t is int and INT64_MIN <= value <= INT64_MAX)
+                or (kind == "float" and t is float and value - value == 0.0)  # finite
+                or (kind == "boolean" and t is bool)):
+            return False  # dates are parsed by the writer
+        self.docs.append(docno)
+        self.values.append(value)
+        return True
+
     def add(self, docno: int, value) -> None:
+        """Record a stored scalar, or a keyword or list of keywords."""
         if self.kind != "keyword":
             self.docs.append(docno)
             self.values.append(value)
@@ -67,9 +91,10 @@ class _Buffer:
             value = dict.fromkeys(value)  # each value once per document, in order
         else:
             value = (value,)
+        codes = self.codes
         for v in value:
             self.docs.append(docno)
-            self.values.append(self.codes.setdefault(v, len(self.codes)))
+            self.values.append(codes.setdefault(v, len(codes)))
 
 
 class ColumnsWriter:
@@ -104,19 +129,24 @@ class ColumnsWriter:
 
     def add(self, metadata: Mapping[str, object], doc_id: str | None = None) -> None:
         """Record one document's metadata (``doc_id`` names it in error messages)."""
-        docno = self._n
-        doc = f"document {doc_id!r}" if doc_id is not None else f"document number {docno}"
+        docno, buffers = self._n, self._buffers
         for name, value in metadata.items():
-            if not isinstance(name, str) or not name:
-                raise InputError(f"{doc}: metadata field names must be non-empty strings, not {name!r}")
-            if value is None or name in self._unfilterable:
-                continue
-            if self._declared is not None:
-                if name in self._declared:
-                    self._add_declared(name, value, docno, doc)
-            else:
-                self._add_inferred(name, value, docno, doc)
+            buf = buffers.get(name)
+            if buf is None or not buf.fast(docno, value):
+                self._add(name, value, docno, doc_id)
         self._n += 1
+
+    def _add(self, name, value, docno: int, doc_id: str | None) -> None:
+        doc = f"document {doc_id!r}" if doc_id is not None else f"document number {docno}"
+        if not isinstance(name, str) or not name:
+            raise InputError(f"{doc}: metadata field names must be non-empty strings, not {name!r}")
+        if value is None or name in self._unfilterable:
+            return
+        if self._declared is not None:
+            if name in self._declared:
+                self._add_declared(name, value, docno, doc)
+        else:
+            self._add_inferred(name, value, docno, doc)
 
     def _add_declared(self, name: str, value, docno: int, doc: str) -> None:
         buf = self._buffers[name]
@@ -141,7 +171,7 @@ class ColumnsWriter:
         if buf is None:
             buf = self._buffers[name] = _Buffer(kind, doc)
         elif buf.kind == "integer" and kind == "float":
-            buf.kind = "float"
+            buf.widen()
         elif not (buf.kind == kind or (buf.kind, kind) in (("float", "integer"), ("keyword", "date"))):
             hint = "keyword" if "keyword" in (buf.kind, kind) or "date" in (buf.kind, kind) else "float"
             raise InputError(f"metadata field {name!r} holds {buf.kind} values (first in {buf.first}) but {doc} "
@@ -180,7 +210,7 @@ class ColumnsWriter:
 def _scalar_arrays(buf: _Buffer, n: int) -> dict[str, np.ndarray]:
     docs = np.frombuffer(buf.docs, dtype=np.int64)
     values = np.zeros(n, _DTYPES[buf.kind])
-    values[docs] = np.array(buf.values, dtype=_DTYPES[buf.kind])
+    values[docs] = np.frombuffer(buf.values, dtype=_DTYPES[buf.kind])
     present = np.zeros(n, bool)
     present[docs] = True
     return {"values": values, "present": np.packbits(present, bitorder="little")}
@@ -199,7 +229,7 @@ def _keyword_arrays(buf: _Buffer, n: int, name: str) -> dict[str, np.ndarray]:
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
     out = {"dict": np.frombuffer(b"".join(encoded), dtype=np.uint8), "offsets": offsets}
     docs = np.frombuffer(buf.docs, dtype=np.int64)
-    codes = final[np.array(buf.values, dtype=np.int64)] if buf.values else np.zeros(0, np.int32)
+    codes = final[np.frombuffer(buf.values, dtype=np.int32)]
     if buf.multi:
         indptr = np.zeros(n + 1, np.int64)
         np.cumsum(np.bincount(docs, minlength=n), out=indptr[1:])
@@ -406,20 +436,32 @@ class Keyword:
 
     def isin(self, values: list[str]) -> np.ndarray:
         words = self.words
-        table = np.zeros(len(words) + 1, bool)  # the extra last entry is what code -1 (missing) reads
+        wanted = []
         for v in values:
             at = bisect_left(words, v)
             if at < len(words) and words[at] == v:
-                table[at] = True
+                wanted.append(at)
+        if len(wanted) <= _FEW_CODES:  # a few compares beat a table lookup per value
+            hits = np.zeros(len(self.codes), bool)
+            for code in wanted:
+                hits |= self.codes == code
+            return self._rows(hits)
+        table = np.zeros(len(words) + 1, bool)  # the extra last entry is what code -1 (missing) reads
+        table[wanted] = True
         return self._rows(table[self.codes])
+
+    @cached_property
+    def _row_of(self) -> np.ndarray:
+        """The document of each value of a multi-valued column."""
+        return np.repeat(np.arange(self.n, dtype=np.int32), np.diff(self.indptr))
 
     def _rows(self, hits: np.ndarray) -> np.ndarray:
         """Per document: whether any of its values hit."""
         if not self.multi:
             return hits
-        counts = np.zeros(len(hits) + 1, np.int64)
-        np.cumsum(hits, out=counts[1:])
-        return counts[self.indptr[1:]] > counts[self.indptr[:-1]]
+        out = np.zeros(self.n, bool)
+        out[self._row_of[np.flatnonzero(hits)]] = True
+        return out
 
 
 class Absent:
