@@ -34,7 +34,8 @@ import numpy as np
 
 from winnow.errors import WinnowError, require
 from winnow.retrieve.retriever import Reranker, Retriever
-from winnow.types import Hits, Query, Run
+from winnow.rerank.hits import fetch_documents, query_texts, reordered
+from winnow.types import Query, Run
 
 logger = logging.getLogger(__name__)
 
@@ -131,15 +132,10 @@ class CrossEncoderReranker(Reranker):
 
     def rerank(self, queries: list[Query], run: Run, source: Retriever) -> Run:
         """Score every hit of ``run`` with the model; each query's hits best first, ties in input order."""
-        texts = {q.id: q.text for q in queries}
-        missing_queries = [qid for qid in run if qid not in texts]
-        if missing_queries:
-            raise WinnowError(f"{self.name}: the run holds queries with no text: {missing_queries[:5]}")
+        texts = query_texts(queries, run, self.name)
+        documents = fetch_documents(run, source)
         pairs, owners = [], []
-        documents = {}
         for qid, hits in run.items():
-            wanted = [d for d in hits.ids if d not in documents]
-            documents.update(zip(wanted, source.documents(wanted)))
             for i, doc_id in enumerate(hits.ids):
                 doc = documents[doc_id]
                 if doc is not None:
@@ -149,22 +145,7 @@ class CrossEncoderReranker(Reranker):
         by_query: dict[str, dict[int, float]] = {qid: {} for qid in run}
         for (qid, i), score in zip(owners, scores.tolist()):
             by_query[qid][i] = score
-        return Run({qid: _ranked(run[qid], by_query[qid], self.name) for qid in run}, self.name)
-
-
-def _ranked(hits: Hits, scored: dict[int, float], name: str) -> Hits:
-    """``hits`` reordered by ``scored`` (position -> score); unscored hits follow in input order."""
-    positions = np.fromiter(scored, dtype=np.int64, count=len(scored))
-    values = np.fromiter(scored.values(), dtype=np.float32, count=len(scored))
-    order = positions[np.argsort(-values, kind="stable")]
-    scores = np.sort(values)[::-1]
-    unscored = [i for i in range(len(hits)) if i not in scored]
-    if unscored:
-        logger.warning("%s: %d documents of query %r are not in the source; they stay last", name, len(unscored), hits.qid)
-        floor = scores[-1] if len(scores) else np.float32(0.0)
-        order = np.concatenate([order, unscored])
-        scores = np.concatenate([scores, floor - 1 - np.arange(len(unscored), dtype=np.float32)])
-    return Hits(tuple(hits.ids[i] for i in order), scores.astype(np.float32), None, hits.qid)
+        return Run({qid: reordered(run[qid], by_query[qid], self.name) for qid in run}, self.name)
 
 
 def _read_json(path: Path) -> dict:
