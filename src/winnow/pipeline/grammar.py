@@ -230,7 +230,8 @@ def unparse(node: Node) -> str:
         return node.text
     if isinstance(node, Cut):
         inner = unparse(node.inner)
-        grouped = isinstance(node.inner, Chain) or (isinstance(node.inner, Fuse) and not inner.endswith(")"))
+        grouped = isinstance(node.inner, Chain) or (isinstance(node.inner, Fuse) and node.inner.method == "rrf"
+                                                    and not node.inner.params)
         return f"{'(' + inner + ')' if grouped else inner} % {node.n}"
     if isinstance(node, Chain):
         return " >> ".join(unparse(p) for p in node.parts)

@@ -17,7 +17,7 @@ def tune_pipeline(node: Node, resolve: Callable[[str], object], queries: list[Qu
     Each fusion's inputs are retrieved once, ``depth`` deep, on ``queries`` (a split other than
     the one reported), and :func:`winnow.fuse.tune` searches its grid.
     """
-    from winnow.fuse import tune
+    from winnow.fuse import check_params, tune
 
     tuned: dict[str, dict] = {}
 
@@ -30,9 +30,9 @@ def tune_pipeline(node: Node, resolve: Callable[[str], object], queries: list[Qu
         if isinstance(n, Fuse):
             parts = [build(p, resolve, tuned) for p in n.parts]
             runs = [p.retrieve(queries, depth) for p in parts]
-            fixed = {k: v for k, v in n.params if k != "depth"}
+            fixed = check_params(n.method, {k: v for k, v in n.params if k != "depth"}, len(parts))
             tuned[unparse(n)] = tune(runs, qrels, n.method, metric, floors=[p.score_floor for p in parts],
-                                     fixed=fixed)
+                                     grid={k: [v] for k, v in fixed.items()})
 
     visit(node)
     return tuned
