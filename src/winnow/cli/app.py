@@ -179,11 +179,86 @@ def prune(
     index_dir: Path = typer.Argument(..., help="Index folder."),
     max_postings: int = typer.Option(..., help="Postings kept per term (its highest impacts)."),
 ) -> None:
-    """Add statically pruned postings to an index, for --strategy approx."""
+    """Add statically pruned postings to an index, for --strategy approx (as one new commit)."""
     from winnow.index.pruned import add_pruned_postings
 
     stats = add_pruned_postings(index_dir, max_postings)
     console.print(f"kept {stats['n_postings']:,} postings (at most {max_postings:,} per term) in {index_dir}")
+
+
+@app.command()
+def add(
+    index_dir: Path = typer.Argument(..., help="Index folder."),
+    corpus: Path = typer.Argument(..., help="BEIR folder or a JSONL/CSV/TSV/Parquet file (.gz too)."),
+    update: bool = typer.Option(False, "--update", help="Replace documents whose ids are already indexed."),
+    batch_size: int = typer.Option(1000, help="Documents per encoding batch."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed records and report them."),
+    id_field: str = typer.Option("_id", help="Id field of tabular files."),
+    text_field: str = typer.Option("text", help="Text field of tabular files."),
+    title_field: str = typer.Option("title", help="Title field of tabular files ('' for none)."),
+) -> None:
+    """Add (or with --update replace) documents in an index, as one new commit."""
+    from winnow.corpus import open_corpus
+    from winnow.index.writer import open_writer
+
+    skipped: list = []
+    docs = open_corpus(corpus, skip_bad=skip_bad, skipped=skipped, id_field=id_field, text_field=text_field,
+                       title_field=title_field or None)
+    start = time.perf_counter()
+    with open_writer(index_dir, batch_size=batch_size) as writer, _progress("adding") as bar:
+        task = bar.add_task("add", total=None)
+        report = lambda n: bar.update(task, completed=n)  # noqa: E731
+        n = writer.update(docs, report) if update else writer.add(docs, report)
+        generation = writer.commit()
+    for path, line, reason in skipped:
+        console.print(f"[yellow]skipped[/] {path}:{line}: {reason}")
+    console.print(f"{'updated' if update else 'added'} {n:,} documents in {time.perf_counter() - start:.1f} s "
+                  f"-> {index_dir} (commit {generation})" + (f"; skipped {len(skipped)} bad records" if skipped else ""))
+
+
+@app.command()
+def delete(
+    index_dir: Path = typer.Argument(..., help="Index folder."),
+    ids: Path = typer.Option(..., "--ids", help="File of document ids to delete, one per line."),
+) -> None:
+    """Delete documents by id, as one new commit."""
+    from winnow.index.writer import open_writer
+
+    wanted = [line.strip() for line in ids.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with open_writer(index_dir) as writer:
+        found = writer.delete(wanted)
+        generation = writer.commit()
+    missing = len(set(wanted)) - found
+    console.print(f"deleted {found:,} documents -> {index_dir} (commit {generation})"
+                  + (f"; {missing:,} ids were not in the index" if missing else ""))
+
+
+@app.command()
+def merge(
+    index_dir: Path = typer.Argument(..., help="Index folder."),
+    segments: int = typer.Option(1, help="Merge until at most this many segments remain."),
+) -> None:
+    """Merge an index's segments (dropping deleted documents), as one new commit."""
+    from winnow.index.writer import open_writer
+
+    start = time.perf_counter()
+    with open_writer(index_dir) as writer:
+        writer.merge(segments)
+        generation = writer.commit()
+        n = len(writer.segments)
+    console.print(f"{n} segment{'s' if n != 1 else ''} in {time.perf_counter() - start:.1f} s -> {index_dir} "
+                  f"(commit {generation})")
+
+
+@app.command()
+def verify(index_dir: Path = typer.Argument(..., help="Index folder.")) -> None:
+    """Check every file of an index's newest commit: checksums and structure (exit 2 if damaged)."""
+    from winnow.index.reader import SparseIndex
+
+    ix = SparseIndex(index_dir, verify=True)
+    size = sum(f["bytes"] for f in ix.manifest["files"].values())
+    console.print(f"ok: commit {ix.generation}, {ix.n_docs:,} documents in {len(ix.segments)} segments, "
+                  f"{len(ix.manifest['files'])} files ({size / 2**20:.1f} MiB) verified")
 
 
 @app.command()
@@ -222,10 +297,10 @@ def train(
 
 @app.command()
 def info(index_dir: Path = typer.Argument(..., help="Index folder.")) -> None:
-    """Show an index's manifest (and verify its checksums)."""
-    from winnow.index.manifest import read_manifest
+    """Show an index's newest commit (after verifying its checksums and structure)."""
+    from winnow.index.reader import SparseIndex
 
-    manifest = read_manifest(index_dir, verify=True)
+    manifest = dict(SparseIndex(index_dir, verify=True).manifest)
     manifest.pop("files")
     typer.echo(json.dumps(manifest, indent=1))
 
