@@ -38,7 +38,7 @@ class IndexCache:
     root: Path
 
     def folder(self, identity: dict, spec: str) -> Path:
-        key = xxhash.xxh3_64_hexdigest(json.dumps([identity["xxh3"], identity["bytes"], spec]))
+        key = xxhash.xxh3_64_hexdigest(json.dumps([identity["xxh3"], identity["bytes"], spec]).encode("utf-8"))
         slug = re.sub(r"[^A-Za-z0-9._-]+", "-", spec)[:48].strip("-.") or "index"
         return self.root / f"{slug}-{key}"
 

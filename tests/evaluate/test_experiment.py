@@ -1,0 +1,34 @@
+"""Experiments: indexes are reused only for the same corpus and spec; several systems in one call."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from winnow.evaluate import run_beir, run_experiment
+
+
+def test_an_index_of_another_corpus_is_never_reused(tiny_beir, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(tiny_beir, other)
+    lines = (other / "corpus.jsonl").read_text().splitlines()
+    (other / "corpus.jsonl").write_text("\n".join(line.replace('"d', '"x') for line in lines) + "\n")
+    (other / "qrels" / "test.tsv").write_text((other / "qrels" / "test.tsv").read_text().replace("\td", "\tx"))
+    cache = tmp_path / "cache"
+    a = run_beir(tiny_beir, "bm25", index_dir=cache, metrics=["ndcg@10"])
+    b = run_beir(other, "bm25", index_dir=cache, metrics=["ndcg@10"])
+    assert a.metrics["ndcg@10"] > 0.3
+    assert b.metrics["ndcg@10"] == pytest.approx(a.metrics["ndcg@10"])  # same texts, renamed ids
+    assert len([p for p in cache.iterdir() if p.is_dir()]) == 2
+    again = run_beir(tiny_beir, "bm25", index_dir=cache, metrics=["ndcg@10"])
+    assert again.metrics == a.metrics and len([p for p in cache.iterdir() if p.is_dir()]) == 2
+
+
+def test_several_systems_share_queries_and_indexes(tiny_beir, tmp_path):
+    results = run_experiment(tiny_beir, ["bm25", "bm25:k1=0.9,b=0.4", "zscore(bm25 + bm25:k1=0.9,b=0.4)"],
+                             metrics=["ndcg@10"], index_dir=tmp_path, tune_split="test")
+    assert [r.run.name for r in results] == ["bm25", "bm25:k1=0.9,b=0.4", "zscore(bm25 + bm25:k1=0.9,b=0.4)"]
+    assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 2
+    assert results[2].tuned and all(set(r.run.qids) == set(results[0].run.qids) for r in results)
+    assert results[2].metrics["ndcg@10"] >= min(r.metrics["ndcg@10"] for r in results[:2]) - 1e-9
