@@ -223,54 +223,17 @@ def load_docs(vec_dir):
         return {k: z[k] for k in z.files}
 
 
-class CSREncoder:
-    """A DocumentEncoder over precomputed CSR rows: document ``"i"`` gets row ``i`` unchanged.
-
-    Like ``tests/conftest.py``'s ``VectorEncoder``, its kind is ``bm25`` (a generic bag-of-terms
-    query side); this benchmark queries with vectors through ``search_vector(s)``.
-    """
-
-    kind = "bm25"
-    n_columns = 1
-    analyzer = {"kind": "word", "stemmer": None, "stopwords": "none", "possessive": False}
-
-    def __init__(self, docs: dict):
-        self.d = docs
-        self.n_terms = int(docs["n_terms"])
-
-    def config(self) -> dict:
-        return {"analyzer": self.analyzer, "test_vectors": self.n_terms}
-
-    def vocabulary(self):
-        return [f"t{i}" for i in range(self.n_terms)]
-
-    def encode_documents(self, docs):
-        from winnow.types import SparseBatch
-
-        lo, hi = int(docs[0].id), int(docs[-1].id) + 1
-        p = self.d["indptr"]
-        a, b = p[lo], p[hi]
-        return SparseBatch(p[lo:hi + 1] - a, self.d["indices"][a:b], self.d["data"][a:b])
-
-    def finalize(self, postings, out_dir):
-        import numpy as np
-
-        return np.asarray(postings.raw[:, 0], dtype=np.float32)
-
-
 def vectors_winnow(docs, qsets, a):
     """Exact and approximate winnow on one index; pruned postings are (re)written per ``max_postings``."""
     from winnow import load_index
     from winnow.index.pruned import add_pruned_postings
-    from winnow.index.writer import build_index
+    from _vecdata import index_csr
+
     from winnow.retrieve.searcher import Approx
-    from winnow.types import Document
 
     index_dir = os.path.join(a.work, "winnow")
-    n = len(docs["indptr"]) - 1
     t0 = time.perf_counter()
-    build_index((Document(str(i), "") for i in range(n)), CSREncoder(docs), index_dir, store=False,
-                batch_size=10_000)
+    index_csr(docs, index_dir, a.data)
     build_s = time.perf_counter() - t0
     base_bytes = dir_bytes(index_dir)
     configs = json.loads(a.configs) if a.configs else [{"strategy": "auto"}]
@@ -305,7 +268,7 @@ def vectors_winnow(docs, qsets, a):
             rows.append(row)
     if a.model and any(qs.kind == "if" for qs in qsets):
         rows.append(vectors_if_text(index_dir, next(qs for qs in qsets if qs.kind == "if"), a))
-    return build_s, base_bytes, rows, "build_index(CSR encoder, store=False), float32 impacts"
+    return build_s, base_bytes, rows, "build_index(vectors encoder, store=False), float32 impacts"
 
 
 def vectors_if_text(index_dir, qs, a):
@@ -404,15 +367,29 @@ def _write_seismic_bin(path, indptr, indices, data):
         f.write(words.tobytes())
 
 
+def _ascending(indptr, indices, data):
+    """Each row's components in ascending order, as Seismic requires ("Query components must be
+    sorted in ascending order"); inference-free query ids come in first-occurrence order."""
+    import numpy as np
+
+    row = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    order = np.lexsort((indices, row))
+    return indptr, indices[order], data[order]
+
+
 def vectors_seismic(docs, qsets, a):
+    import numpy as np
     import seismic
 
     doc_bin = os.path.join(a.work, "docs.bin")
-    _write_seismic_bin(doc_bin, docs["indptr"], docs["indices"], docs["data"])
-    q_bins = {}
+    _write_seismic_bin(doc_bin, *_ascending(docs["indptr"], docs["indices"], docs["data"]))
+    q_bins, q_rows = {}, {}
     for qs in qsets:
+        p, t, w = _ascending(qs.csr["indptr"], qs.csr["indices"], qs.csr["data"])
         q_bins[qs.kind] = os.path.join(a.work, f"queries-{qs.kind}.bin")
-        _write_seismic_bin(q_bins[qs.kind], qs.csr["indptr"], qs.csr["indices"], qs.csr["data"])
+        _write_seismic_bin(q_bins[qs.kind], p, t, w)
+        q_rows[qs.kind] = [(np.ascontiguousarray(t[p[i]:p[i + 1]], np.int32),
+                            np.ascontiguousarray(w[p[i]:p[i + 1]], np.float32)) for i in range(len(p) - 1)]
     builds = json.loads(a.seismic_builds) if a.seismic_builds else [{}]
     configs = json.loads(a.configs) if a.configs else [{"query_cut": 10, "heap_factor": 0.9}]
     rows, notes = [], []
@@ -439,7 +416,7 @@ def vectors_seismic(docs, qsets, a):
                     res = idx.batch_search(q_bin, k, qc, hf, 0, True, threads)
                     return [[(d, s) for s, d in r] for r in res][:len(qs_)]
 
-                row = measure(search, batch, qs.rows, qs.qids, a.repeats, k)
+                row = measure(search, batch, q_rows[qs.kind], qs.qids, a.repeats, k)
                 row.update(kind=qs.kind, config=f"{bname}, query_cut={qc} heap_factor={hf}", cfg={**cfg, "build": build},
                            index_bytes=index_bytes, extra_build_s=build_s,
                            note=f"SeismicIndexRaw.search / batch_search(file, num_threads={threads})")

@@ -31,10 +31,23 @@ log = logging.getLogger("vecdata")
 
 
 def save_csr(path: str, indptr, indices, data, ids, n_terms: int) -> None:
-    tmp = path + ".tmp.npz"
-    np.savez(tmp, indptr=np.asarray(indptr, np.int64), indices=np.asarray(indices, np.int32),
-             data=np.asarray(data, np.float32), ids=np.asarray(ids, dtype=str), n_terms=np.int64(n_terms))
-    os.replace(tmp, path)
+    from winnow.fsutil import replacing
+
+    with replacing(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, indptr=np.asarray(indptr, np.int64), indices=np.asarray(indices, np.int32),
+                 data=np.asarray(data, np.float32), ids=np.asarray(ids, dtype=str), n_terms=np.int64(n_terms))
+
+
+def index_csr(docs: dict, index_dir: str, source: str) -> None:
+    """Index a ``load_csr`` dict with winnow's ``vectors`` encoder (weights are impacts; ids kept)."""
+    from winnow.encode.vectors import VectorsEncoder
+    from winnow.index.writer import build_index
+    from winnow.types import Document, SparseBatch
+
+    ids = [str(i) for i in docs["ids"].tolist()]
+    vectors = [(ids, SparseBatch(docs["indptr"], docs["indices"], docs["data"]))]
+    encoder = VectorsEncoder(vectors, [f"t{i}" for i in range(int(docs["n_terms"]))], source=source)
+    build_index((Document(i, "") for i in ids), encoder, index_dir, store=False, batch_size=10_000)
 
 
 def load_csr(path: str) -> dict:
@@ -61,7 +74,8 @@ def encode_splade(beir_dir: str, model: str, out: str, batch: int = 256) -> str:
     """Encode a BEIR folder with ``splade:MODEL:backend=onnx`` into ``out`` (skipped if present)."""
     from tokenizers import Tokenizer
 
-    from winnow.encode.inference_free import StaticQueryEncoder, lucene_idf
+    from winnow.encode.bm25 import lucene_idf
+    from winnow.encode.inference_free import StaticQueryEncoder
     from winnow.encode.registry import build_encoder
 
     if os.path.exists(os.path.join(out, "meta.json")):

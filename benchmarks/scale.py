@@ -78,19 +78,14 @@ def bm25_rows(work, n, n_queries, repeats):
 
 
 def vector_rows(work, n, n_queries, repeats):
-    from _engine import CSREncoder
-    from _vecdata import load_csr, make_synth, rows
+    from _vecdata import index_csr, load_csr, make_synth, rows
 
     import winnow
-    from winnow.index.writer import build_index
-    from winnow.types import Document
 
     folder = make_synth(os.path.join(work, f"vec-{n}"), n, n_queries)
     index = os.path.join(work, f"vecidx-{n}")
     if not os.path.exists(os.path.join(index, "manifest.json")):
-        docs = load_csr(os.path.join(folder, "docs.npz"))
-        build_index((Document(str(i), "") for i in range(n)), CSREncoder(docs), index, store=False,
-                    batch_size=10_000)
+        index_csr(load_csr(os.path.join(folder, "docs.npz")), index, folder)
     s = winnow.load_index(index)
     queries = rows(load_csr(os.path.join(folder, "queries-synth.npz")))[:n_queries]
     out = []

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.tiny_models import build_tiny_mlm
+from winnow.encode.vectors import VectorsEncoder
 from winnow.types import Document, SparseBatch
 
 TINY = Path(__file__).resolve().parent / "data" / "tiny"
@@ -46,45 +47,27 @@ def shared_beir() -> Path:
     return path
 
 
-class VectorEncoder:
-    """A test DocumentEncoder that emits given sparse vectors: document ``i`` gets ``rows[i]``.
+def vector_encoder(rows: Sequence[dict[int, float]], n_terms: int, fail_at: int | None = None) -> VectorsEncoder:
+    """The ``vectors`` encoder over chosen rows: document ``str(i)`` gets ``rows[i]`` (``{term_id: impact}``).
 
-    Each row is ``{term_id: impact}``; impacts pass through :meth:`finalize` unchanged, so an
-    index built with it holds exactly the postings the test chose. Its kind is ``bm25`` because
-    that query side (a bag of known terms, weight = count) is generic: the text query
-    ``"t3 t3 t7"`` is the vector ``{3: 2, 7: 1}`` over the vocabulary ``t0, t1, ...``.
+    An index built with it holds exactly the postings the test chose, over the vocabulary
+    ``t0, t1, ...``; its text query ``"t3 t3 t7"`` is the vector ``{3: 2, 7: 1}``. With ``fail_at``,
+    the vectors raise ``RuntimeError`` at that document, as a failing encoder would.
     """
 
-    kind = "bm25"
-    n_columns = 1
-    analyzer = {"kind": "word", "stemmer": None, "stopwords": "none", "possessive": False}
-
-    def __init__(self, rows: Sequence[dict[int, float]], n_terms: int, fail_at: int | None = None):
-        self.rows, self.n_terms, self.fail_at = rows, n_terms, fail_at
-
-    def config(self) -> dict:
-        return {"analyzer": self.analyzer, "test_vectors": self.n_terms}
-
-    def vocabulary(self) -> list[str]:
-        return [f"t{i}" for i in range(self.n_terms)]
-
-    def encode_documents(self, docs: Sequence[Document]) -> SparseBatch:
-        out = []
-        for doc in docs:
-            i = int(doc.id)
-            if self.fail_at is not None and i >= self.fail_at:
+    def chunks():
+        for i, row in enumerate(rows):
+            if fail_at is not None and i >= fail_at:
                 raise RuntimeError(f"encoder failure at document {i}")
-            row = self.rows[i]
-            terms = np.array(sorted(row), dtype=np.int32)
-            out.append((terms, np.array([row[t] for t in terms.tolist()], dtype=np.float32)))
-        return SparseBatch.from_rows(out)
+            terms = sorted(row)
+            vector = (np.array(terms, dtype=np.int32), np.array([row[t] for t in terms], dtype=np.float32))
+            yield [str(i)], SparseBatch.from_rows([vector])
 
-    def finalize(self, postings, out_dir: Path) -> np.ndarray:
-        return np.asarray(postings.raw[:, 0], dtype=np.float32)
+    return VectorsEncoder(chunks(), [f"t{i}" for i in range(n_terms)], source="test rows")
 
 
 def vector_docs(n: int) -> list[Document]:
-    """Documents whose ids are their positions ("0", "1", ...), as :class:`VectorEncoder` expects."""
+    """Documents whose ids are their positions ("0", "1", ...), as :func:`vector_encoder` numbers them."""
     return [Document(str(i), f"document {i}") for i in range(n)]
 
 
@@ -97,7 +80,7 @@ def write_vector_index():
     from winnow.index.writer import build_index
 
     def write(rows, n_terms: int, path: Path, **kwargs) -> Path:
-        build_index(vector_docs(len(rows)), VectorEncoder(rows, n_terms), path, **kwargs)
+        build_index(vector_docs(len(rows)), vector_encoder(rows, n_terms), path, **kwargs)
         return Path(path)
 
     return write
@@ -108,6 +91,6 @@ def vector_corpus():
     """``vector_corpus(rows, n_terms, fail_at=None) -> (docs, encoder)`` for :func:`build_index`."""
 
     def make(rows, n_terms: int, fail_at: int | None = None):
-        return vector_docs(len(rows)), VectorEncoder(rows, n_terms, fail_at)
+        return vector_docs(len(rows)), vector_encoder(rows, n_terms, fail_at)
 
     return make

@@ -212,10 +212,10 @@ def test_cached_token_ids_equal_analyzing_each_query(queries):
 
 @pytest.mark.parametrize("spec, message", [
     ("bm25:k2=1", "unknown bm25 option"),
-    ("bm25:k1=abc", "expected a float"),
-    ("bm25:b=x", "expected a float"),
-    ("bm25:lowercase=maybe", "expected true/false"),
-    ("bm25:min_length=two", "expected a int"),
+    ("bm25:k1=abc", "k1='abc': expected float"),
+    ("bm25:b=x", "expected float"),
+    ("bm25:lowercase=maybe", "expected true or false"),
+    ("bm25:min_length=two", "expected int"),
     ("bm25:variant=bm26", "unknown BM25 variant"),
     ("bm25:fields=three", "fields must be"),
     ("bm25:lengths=rounded", "lengths must be"),
@@ -245,3 +245,56 @@ def test_stopwords_none_in_a_spec_turns_stopwords_off():
     """``stopwords=none`` names the built-in empty list (analyze/stopwords.py)."""
     encoder = build_encoder("bm25:stopwords=none")
     assert encoder.analyzer.analyze("the cat") == ["the", "cat"]
+
+
+def test_bm25_options_follow_the_one_parser():
+    """Every encoder parses ``key=value`` alike: on/off booleans, ``none`` where None is allowed."""
+    encoder = build_encoder("bm25:lowercase=off,possessive=on,stemmer=none,normalization=NFC,min_length=2,workers=1")
+    config = encoder.analyzer.config
+    assert (config.lowercase, config.possessive, config.stemmer, config.normalization, config.min_length) == \
+        (False, True, None, "NFC", 2)
+    assert encoder.workers == 1
+    assert encoder.analyzer.analyze("The A cats") == ["The", "cats"]
+
+
+def _analysed(encoder, docs, interleave_with=None):
+    """Term lists of ``docs`` as ``encode_stream`` yields them (batches of 2), optionally alternating
+    each batch with another stream's."""
+    batches = [docs[i:i + 2] for i in range(0, len(docs), 2)]
+    out = []
+    for batch in encoder.encode_stream(batches):
+        if interleave_with is not None:
+            next(interleave_with, None)
+        terms = encoder.vocabulary()
+        out.append([[terms[t] for t in batch.indices[lo:hi]] for lo, hi in zip(batch.indptr, batch.indptr[1:])])
+    return out
+
+
+def test_builds_in_one_process_keep_their_own_analyzers(tiny_beir):
+    """Two BM25 encoders with different analyzers, in worker pools at once, interleaved and in threads."""
+    import threading
+
+    from winnow.corpus import open_corpus
+
+    docs = list(open_corpus(tiny_beir))
+    specs = ("bm25:stemmer=none,stopwords=none,lowercase=off", "bm25:stemmer=porter")
+    expected = [_analysed(build_encoder(spec, workers="1"), docs) for spec in specs]
+    assert expected[0] != expected[1]
+
+    plain, stemmed = (build_encoder(spec, workers="2") for spec in specs)
+    other = plain.encode_stream([docs[i:i + 2] for i in range(0, len(docs), 2)])
+    next(other)
+    assert _analysed(stemmed, docs, interleave_with=other) == expected[1]
+
+    results: dict = {}
+
+    def build(i: int) -> None:
+        results[i] = [_analysed(build_encoder(specs[i % 2], workers="2"), docs) for _ in range(2)]
+
+    threads = [threading.Thread(target=build, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(4):
+        assert results[i] == [expected[i % 2]] * 2

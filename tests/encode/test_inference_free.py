@@ -12,7 +12,8 @@ pytest.importorskip("torch")
 from conftest import to_postings
 
 from winnow.encode import registry
-from winnow.encode.inference_free import StaticQueryEncoder, build_encoder, lucene_idf
+from winnow.encode.bm25 import lucene_idf
+from winnow.encode.inference_free import StaticQueryEncoder, build_encoder
 from winnow.encode.model_layout import load_tokenizer
 from winnow.errors import WinnowError
 

@@ -32,3 +32,25 @@ def test_search_equals_brute_force_dot_products(kind, tiny_mlm, docs, queries, t
         assert list(hits.docnos) == expected
         np.testing.assert_allclose(hits.scores, scores[expected], rtol=1e-6)
         assert hits.ids == tuple(docs[d].id for d in expected)
+
+
+def test_a_splade_index_records_its_model_and_refuses_another(tiny_mlm, docs, tmp_path, monkeypatch):
+    """Built from a relative path, searched from elsewhere; a model whose weights changed is refused."""
+    import shutil
+
+    from winnow.errors import WinnowError
+
+    shutil.copytree(tiny_mlm, tmp_path / "models" / "tiny")
+    monkeypatch.chdir(tmp_path / "models")
+    index_corpus(docs, tmp_path / "ix", encoder="splade:tiny:doc_max_length=64")
+    monkeypatch.chdir(tmp_path)
+    searcher = load_index(tmp_path / "ix")
+    config = searcher.index.encoder_config
+    assert config["model"] == str((tmp_path / "models" / "tiny").resolve()) and config["model_id"] == "tiny"
+    assert config["revision"] is None and "model.safetensors" in config["model_files"]
+    assert len(searcher.search("sparse model query encoder", k=3)) > 0
+
+    weights = tmp_path / "models" / "tiny" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")
+    with pytest.raises(WinnowError, match=r"not the one this index was built with \(changed: model.safetensors\)"):
+        load_index(tmp_path / "ix")

@@ -1,6 +1,6 @@
 import pytest
 
-from winnow.encode.options import EncoderOptions, parse_options
+from winnow.encode.options import EncoderOptions, option_value, parse_options, typed_options
 from winnow.errors import WinnowError
 
 
@@ -34,3 +34,23 @@ def test_bad_values_are_refused(options, message):
 def test_options_round_trip_through_json():
     options = parse_options({"pooling": "sum", "doc_max_length": "128"})
     assert EncoderOptions(**options.to_json()) == options
+
+
+@pytest.mark.parametrize("text, value", [("on", True), ("yes", True), ("TRUE", True), ("1", True),
+                                         ("off", False), ("no", False), ("false", False), ("0", False)])
+def test_booleans_read_the_same_for_every_encoder(text, value):
+    assert option_value("encoder", "flag", text, "bool") is value
+
+
+def test_none_only_where_the_annotation_allows_it():
+    assert option_value("bm25", "stemmer", "none", "str | None") is None
+    assert option_value("bm25", "stopwords", "none", "str | tuple[str, ...]") == "none"
+    assert option_value("bm25", "workers", "3", "int | None") == 3
+    assert option_value("bm25", "k1", 1.5, "float") == 1.5  # typed values from Python pass unchanged
+
+
+def test_typed_options_names_the_encoder_and_the_valid_keys():
+    with pytest.raises(WinnowError, match="unknown bm25 option.*k2; valid options: k1, b"):
+        typed_options("bm25", {"k2": "1"}, {"k1": "float", "b": "float"})
+    with pytest.raises(WinnowError, match="bm25 option b='x': expected float"):
+        typed_options("bm25", {"b": "x"}, {"b": "float"})

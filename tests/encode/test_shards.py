@@ -17,6 +17,9 @@ class CountingEncoder:
     def config(self) -> dict:
         return {"name": "counting"}
 
+    def vocabulary(self) -> list[str]:
+        return [f"length {i}" for i in range(64)]
+
     def encode_documents(self, docs):
         if self.fail_after is not None and len(self.calls) == self.fail_after:
             raise KeyboardInterrupt

@@ -75,7 +75,7 @@ def split(query):
 def assert_hits_equal(hits, docnos, scores):
     np.testing.assert_array_equal(hits.docnos, docnos)
     np.testing.assert_allclose(hits.scores, scores, rtol=1e-6, atol=0)
-    assert hits.ids == tuple(str(d) for d in docnos)  # VectorEncoder ids are the doc numbers
+    assert hits.ids == tuple(str(d) for d in docnos)  # vector_encoder ids are the doc numbers
 
 
 @SETTINGS

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("torch")
 
 import winnow  # noqa: E402
-from winnow.encode.inference_free import lucene_idf  # noqa: E402
+from winnow.encode.bm25 import lucene_idf  # noqa: E402
 from winnow.encode.mlm_encoder import MLMSparseModel  # noqa: E402
 from winnow.encode.model_layout import detect_layout  # noqa: E402
 from winnow.encode.options import parse_options  # noqa: E402

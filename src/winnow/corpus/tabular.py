@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from winnow.corpus.records import BadRecords, Fields, check_file, decode_line, documents, json_records
-from winnow.errors import InputError, MissingExtraError
+from winnow.errors import InputError, require
 from winnow.types import Document
 
 FORMATS = ("jsonl", "json", "csv", "tsv", "parquet")
@@ -176,11 +176,7 @@ def _check_columns(columns: list[str], fields: Fields, path: str, line: int | No
 
 
 def _import_parquet():
-    try:
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        raise MissingExtraError("pyarrow", "parquet") from exc
-    return pq
+    return require("pyarrow.parquet", "parquet")
 
 
 def _parquet_records(path: Path, fields: Fields, pq) -> Iterator[tuple[int, dict]]:

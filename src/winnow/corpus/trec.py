@@ -21,6 +21,7 @@ from typing import Iterable, Iterator
 
 from winnow.corpus.records import BadRecords, Judgements, check_file, parse_grade, text_lines
 from winnow.errors import InputError
+from winnow.fsutil import replacing
 from winnow.types import Qrels, Run
 
 
@@ -180,11 +181,5 @@ def _first_line(path: Path, qid: str, docid: str) -> int:
 
 
 def _write_atomic(path: Path, lines: Iterable[str]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.writelines(lines)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as f:
+        f.writelines(lines)

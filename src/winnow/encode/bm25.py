@@ -35,6 +35,8 @@ import numpy as np
 
 from winnow.analyze import WordAnalyzer, WordAnalyzerConfig, analyzer_from_dict
 from winnow.analyze.subword import SubwordAnalyzer
+from winnow.encode.base import DocumentEncoder, QueryEncoder
+from winnow.encode.options import field_types, typed_options
 from winnow.errors import WinnowError
 from winnow.index.postings import Postings
 from winnow.types import Document, SparseBatch
@@ -43,23 +45,29 @@ _CHUNK = 1 << 22  # postings per pass in finalize: bounds the temporary arrays
 _MAX_TOKEN_CACHE = 1 << 20  # query tokens whose term id is remembered
 
 
-def idf_lucene(n, df):
-    return np.log1p((n - df + 0.5) / (df + 0.5))
+def lucene_idf(df, n_docs):
+    """Lucene's BM25 IDF, ``ln(1 + (N - df + 0.5) / (df + 0.5))`` (``BM25Similarity``); 0 where ``df == 0``.
+
+    Every IDF here takes ``(df, n_docs)``: document frequencies (an array) first, the number of
+    documents second. The inference-free encoders weigh query tokens with this one too.
+    """
+    df = np.asarray(df, dtype=np.float64)
+    return np.where(df > 0, np.log1p((n_docs - df + 0.5) / (df + 0.5)), 0.0)
 
 
-def _idf_robertson(n, df):
+def _idf_robertson(df, n):
     return np.log((n - df + 0.5) / (df + 0.5))
 
 
-def _idf_atire(n, df):
+def _idf_atire(df, n):
     return np.log(n / df)
 
 
-def _idf_bm25l(n, df):
+def _idf_bm25l(df, n):
     return np.log((n + 1) / (df + 0.5))
 
 
-def _idf_bm25plus(n, df):
+def _idf_bm25plus(df, n):
     return np.log((n + 1) / df)
 
 
@@ -81,7 +89,7 @@ def _tf_bm25plus(tf, norm, k1, delta):
 
 
 VARIANTS = {
-    "lucene": (idf_lucene, _tf_lucene),
+    "lucene": (lucene_idf, _tf_lucene),
     "robertson": (_idf_robertson, _tf_robertson),
     "atire": (_idf_atire, _tf_robertson),
     "bm25l": (_idf_bm25l, _tf_bm25l),
@@ -142,11 +150,16 @@ class BM25Config:
         return self.lengths == "lucene" or (self.lengths == "auto" and self.variant == "lucene")
 
 
-_WORKER_ANALYZER = None
+_pool_analyzer = None  # set in each pool process by _start_worker; never in the building process
+
+
+def _start_worker(analyzer) -> None:
+    global _pool_analyzer
+    _pool_analyzer = analyzer
 
 
 def _worker_analyze(fields):
-    return _analyze_batch(_WORKER_ANALYZER, fields)
+    return _analyze_batch(_pool_analyzer, fields)
 
 
 def _analyze_batch(analyzer, fields: list[tuple[str, ...]]):
@@ -179,7 +192,7 @@ def _analyze_batch(analyzer, fields: list[tuple[str, ...]]):
     return list(local), lengths, SparseBatch(indptr, (uniq & 0xFFFFFFFF).astype(np.int32), values)
 
 
-class BM25QueryEncoder:
+class BM25QueryEncoder(QueryEncoder):
     """Analyze a query; each known term weighs its number of occurrences.
 
     With a word analyzer, each token's term id (or -1: stopword or unknown term) is cached, so a
@@ -229,7 +242,7 @@ class BM25QueryEncoder:
         return np.array(ptr, np.int64), np.array(terms, np.int32), np.array(weights, np.float32)
 
 
-class BM25Encoder:
+class BM25Encoder(DocumentEncoder):
     """Document side of BM25: term frequencies per field now, impacts in :meth:`finalize`."""
 
     kind = "bm25"
@@ -269,9 +282,9 @@ class BM25Encoder:
         if self.workers <= 1 or "fork" not in mp.get_all_start_methods():
             yield from map(self.encode_documents, batches)
             return
-        global _WORKER_ANALYZER
-        _WORKER_ANALYZER = self.analyzer  # inherited by the forked workers
-        with mp.get_context("fork").Pool(self.workers) as pool:
+        # Each pool hands its own analyzer to its workers (forked, so never pickled): two builds
+        # in one process, or in two threads, cannot see each other's analyzer.
+        with mp.get_context("fork").Pool(self.workers, _start_worker, (self.analyzer,)) as pool:
             pending: deque = deque()
             for batch in batches:
                 pending.append(pool.apply_async(_worker_analyze, (self._fields(batch),)))
@@ -323,7 +336,7 @@ class BM25Encoder:
             avgdl = length_sum / n_docs
             qdl = lucene_length(dl) if p.lucene_lengths else dl
             with np.errstate(divide="ignore", invalid="ignore"):
-                idf = weight * idf_fn(n_docs, df.astype(np.float64))
+                idf = weight * idf_fn(df.astype(np.float64), n_docs)
             stats[f"field{f}"] = {"docs": n_docs, "avgdl": float(avgdl)}
             for lo in range(0, len(impacts), _CHUNK):
                 hi = min(lo + _CHUNK, len(impacts))
@@ -348,23 +361,13 @@ class BM25Encoder:
         return df
 
 
-_OPTIONS = {"variant": str, "k1": float, "b": float, "delta": float, "fields": str,
-            "title_weight": float, "text_weight": float, "lengths": str}
-_ANALYZER_OPTIONS = {"stemmer": str, "stopwords": str, "lowercase": bool, "normalization": str,
-                     "possessive": bool, "min_length": int}
+_ANALYZER_OPTIONS = ("stemmer", "stopwords", "lowercase", "normalization", "possessive", "min_length")
 
 
-def _parse(value: str, typ):
-    if typ is bool:
-        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-            raise WinnowError(f"expected true/false, got {value!r}")
-        return value.lower() in ("true", "1", "yes")
-    if typ is str:
-        return None if value.lower() in ("none", "") else value
-    try:
-        return typ(value)
-    except ValueError:
-        raise WinnowError(f"expected a {typ.__name__}, got {value!r}") from None
+def _option_types() -> dict[str, str]:
+    word = field_types(WordAnalyzerConfig)
+    return {**field_types(BM25Config), **{name: word[name] for name in _ANALYZER_OPTIONS},
+            "tokenizer": "str | None", "workers": "int | None"}
 
 
 def build_encoder(model: str | None, options: dict) -> BM25Encoder:
@@ -372,24 +375,18 @@ def build_encoder(model: str | None, options: dict) -> BM25Encoder:
 
     ``model`` (``bm25:TOKENIZER``) switches to a subword analyzer over that tokenizer;
     ``workers`` sets the number of analysing processes (default: the number of cores, up to 8).
+    Values are parsed by :func:`~winnow.encode.options.typed_options`.
     """
-    unknown = set(options) - set(_OPTIONS) - set(_ANALYZER_OPTIONS) - {"tokenizer", "workers"}
-    if unknown:
-        raise WinnowError(f"unknown bm25 option(s) {sorted(unknown)}; valid: "
-                          f"{', '.join([*_OPTIONS, *_ANALYZER_OPTIONS, 'tokenizer', 'workers'])}")
-    raw = {k: (_parse(v, _OPTIONS[k]) if isinstance(v, str) else v) for k, v in options.items() if k in _OPTIONS}
-    if raw.get("delta") is None and raw.get("variant") == "bm25+":
-        raw["delta"] = 1.0
-    config = BM25Config(**raw)
-    tokenizer = options.get("tokenizer") or model
+    values = typed_options("bm25", options, _option_types())
+    bm25 = {k: v for k, v in values.items() if k in field_types(BM25Config)}
+    if "delta" not in bm25 and bm25.get("variant") == "bm25+":
+        bm25["delta"] = 1.0
+    tokenizer = values.get("tokenizer") or model
     if tokenizer:
-        analyzer = SubwordAnalyzer(tokenizer, lowercase=bool(_parse(str(options.get("lowercase", "false")), bool)))
+        analyzer = SubwordAnalyzer(tokenizer, lowercase=bool(values.get("lowercase", False)))
     else:
-        a = {k: (_parse(v, _ANALYZER_OPTIONS[k]) if isinstance(v, str) else v)
-             for k, v in options.items() if k in _ANALYZER_OPTIONS}
-        analyzer = WordAnalyzer(WordAnalyzerConfig(**a))
-    workers = options.get("workers")
-    return BM25Encoder(config, analyzer, _parse(workers, int) if isinstance(workers, str) else workers)
+        analyzer = WordAnalyzer(WordAnalyzerConfig(**{k: v for k, v in values.items() if k in _ANALYZER_OPTIONS}))
+    return BM25Encoder(BM25Config(**bm25), analyzer, values.get("workers"))
 
 
 def load_query_encoder(config: dict, index_dir: Path) -> BM25QueryEncoder:

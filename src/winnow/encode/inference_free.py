@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from winnow.encode.bm25 import idf_lucene
+from winnow.encode.base import QueryEncoder
+from winnow.encode.bm25 import lucene_idf
 from winnow.encode.mlm_encoder import MLMDocumentEncoder, require_model
 from winnow.encode.model_layout import load_model_idf
 from winnow.encode.options import EncoderOptions, parse_options
@@ -37,15 +38,6 @@ MAX_CACHED_WORDS = 1 << 18
 # Characters every whitespace-splitting tokenizer splits on (str.split() also splits on control
 # characters such as \x1f, which BERT's normaliser deletes instead).
 _SPACES = re.compile("[ \t\n\r\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+").split
-
-
-def lucene_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
-    """Lucene's BM25 IDF per term, 0 where ``df == 0``.
-
-    ``idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))`` (Lucene ``BM25Similarity``).
-    """
-    df = np.asarray(df, dtype=np.float64)
-    return np.where(df > 0, idf_lucene(n_docs, df), 0.0).astype(np.float32)
 
 
 def _tokenizer_max_length(folder: Path) -> int:
@@ -91,7 +83,7 @@ class InferenceFreeEncoder(MLMDocumentEncoder):
         return np.ascontiguousarray(postings.raw[:, 0], dtype=np.float32)
 
 
-class StaticQueryEncoder:
+class StaticQueryEncoder(QueryEncoder):
     """Tokenize-and-look-up query encoder (``SparseStaticEmbedding`` semantics).
 
     When the tokenizer splits on whitespace before anything else (BERT's pre-tokenizer), words are

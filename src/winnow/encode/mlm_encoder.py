@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from winnow.encode.model_layout import ModelLayout, detect_layout, load_tokenizer, resolve_model, special_token_ids
+from winnow.encode.base import DocumentEncoder
+from winnow.encode.model_layout import (ModelLayout, detect_layout, load_tokenizer, model_record, resolve_model,
+                                        special_token_ids)
 from winnow.encode.options import EncoderOptions
 from winnow.encode.pruning import prune_dense
 from winnow.errors import WinnowError
@@ -80,6 +82,14 @@ class MLMSparseModel:
         self.special_ids = special_token_ids(self.tokenizer)
         self.vocab_size = self.tokenizer.get_vocab_size(with_added_tokens=True)
         self._backend = None
+        self._record: dict | None = None
+
+    @property
+    def record(self) -> dict:
+        """The resolved model and its file digests (:func:`~winnow.encode.model_layout.model_record`)."""
+        if self._record is None:
+            self._record = model_record(self.model, self.layout)
+        return self._record
 
     @property
     def backend(self):
@@ -120,7 +130,7 @@ class MLMSparseModel:
         return SparseBatch.from_rows(rows)
 
 
-class MLMDocumentEncoder:
+class MLMDocumentEncoder(DocumentEncoder):
     """The :class:`~winnow.encode.base.DocumentEncoder` part both learned encoders share.
 
     Subclasses set ``kind`` and add ``finalize``.
@@ -135,7 +145,7 @@ class MLMDocumentEncoder:
     def config(self) -> dict:
         m = self.sparse_model
         return {
-            "model": m.model,
+            **m.record,
             "layout": m.layout.layout,
             "pooling": m.pooling,
             "activation": m.layout.activation,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from winnow.errors import MissingExtraError, WinnowError
+from winnow.errors import WinnowError, require
 
 logger = logging.getLogger(__name__)
 
@@ -71,17 +71,73 @@ def resolve_model(model: str) -> Path:
         return path.resolve()
     if path.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1:
         raise WinnowError(f"model {model!r} is not a folder; expected {EXPECTED}")
+    hub = require("huggingface_hub", "torch")
     try:
-        from huggingface_hub import snapshot_download
-    except ImportError as exc:
-        raise MissingExtraError("huggingface_hub", "torch") from exc
-    try:
-        return Path(snapshot_download(model))
+        return Path(hub.snapshot_download(model))
     except Exception as exc:  # the hub raises many unrelated types (offline, 404, auth)
         raise WinnowError(
             f"could not fetch model {model!r} from the Hugging Face hub ({type(exc).__name__}: {exc}); "
             "pass a local folder or check the id and the network"
         ) from exc
+
+
+MODEL_FILE_SUFFIXES = (".json", ".safetensors", ".bin", ".txt", ".model")  # weights, configs, tokenizers
+
+
+def model_files(layout: ModelLayout) -> dict[str, str]:
+    """xxh3-64 of each file that defines the model: weights, configs and tokenizer files of the
+    model folder and of its MLM folder (relative name -> hex digest)."""
+    from winnow.index.manifest import file_digest
+
+    digests = {}
+    for folder in dict.fromkeys((layout.root, layout.mlm_dir)):
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.suffix in MODEL_FILE_SUFFIXES:
+                digests[path.relative_to(layout.root).as_posix()] = file_digest(path)
+    return digests
+
+
+def model_record(model: str, layout: ModelLayout) -> dict:
+    """What an index records of the model it was built with, to find it and check it again.
+
+    ``model`` is the resolved folder (absolute, so a relative path works from any working
+    directory); ``model_id`` the name as given; ``revision`` the hub commit of a downloaded
+    snapshot (``None`` for a local folder); ``model_files`` the digests of :func:`model_files`.
+    """
+    root = layout.root.resolve()
+    revision = root.name if root.parent.name == "snapshots" else None
+    return {"model": str(root), "model_id": model, "revision": revision, "model_files": model_files(layout)}
+
+
+def locate_model(record: dict) -> str:
+    """The folder of a recorded model: its saved path, or the hub snapshot of its id at its revision."""
+    if Path(record["model"]).is_dir() or not record.get("revision"):
+        return record["model"]
+    hub = require("huggingface_hub", "torch")
+    try:
+        return hub.snapshot_download(record["model_id"], revision=record["revision"])
+    except Exception as exc:  # the hub raises many unrelated types (offline, 404, auth)
+        raise WinnowError(f"the index's model {record['model_id']!r} (revision {record['revision']}) is not at "
+                          f"{record['model']} and could not be fetched ({type(exc).__name__}: {exc})") from exc
+
+
+def check_model(record: dict, layout: ModelLayout) -> None:
+    """Refuse a model whose files differ from the recorded ones.
+
+    Raises:
+        WinnowError: naming the files that changed, appeared or disappeared.
+    """
+    saved = record.get("model_files")
+    if saved is None:  # an index built before models were recorded
+        return
+    found = model_files(layout)
+    changed = sorted(n for n in saved.keys() & found.keys() if saved[n] != found[n])
+    missing, extra = sorted(saved.keys() - found.keys()), sorted(found.keys() - saved.keys())
+    if changed or missing or extra:
+        what = "; ".join(f"{label}: {', '.join(names)}" for label, names in
+                         (("changed", changed), ("missing", missing), ("new", extra)) if names)
+        raise WinnowError(f"model {layout.root} is not the one this index was built with ({what}); "
+                          f"queries must be encoded by the documents' model: restore it or rebuild the index")
 
 
 def _read_json(path: Path) -> dict | list:
@@ -155,11 +211,8 @@ def load_tokenizer(folder: Path):
     if (folder / "tokenizer.json").exists():
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     else:
-        try:
-            from transformers import AutoTokenizer
-        except ImportError as exc:
-            raise MissingExtraError("transformers", "torch") from exc
-        tokenizer = AutoTokenizer.from_pretrained(str(folder)).backend_tokenizer
+        transformers = require("transformers", "torch")
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder)).backend_tokenizer
     tokenizer.no_padding()
     tokenizer.no_truncation()
     return tokenizer

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from winnow.errors import MissingExtraError, WinnowError
+from winnow.errors import WinnowError, require
+from winnow.fsutil import replacing
 
 logger = logging.getLogger(__name__)
 
@@ -48,24 +48,9 @@ def onnx_path(folder: Path, pooling: str, activation: str, quantize: str) -> Pat
     return cache_root() / _model_fingerprint(folder) / name
 
 
-def _write_atomically(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def export_onnx(folder: Path, pooling: str, activation: str, path: Path) -> None:
     """Export the pooled function of the masked-language model in ``folder`` to ``path``."""
-    try:
-        import torch
-    except ImportError as exc:
-        raise MissingExtraError("torch", "torch") from exc
+    torch = require("torch", "torch")
     from winnow.encode.pooling import make_pooled_mlm
     from winnow.encode.torch_backend import load_masked_lm
 
@@ -73,19 +58,17 @@ def export_onnx(folder: Path, pooling: str, activation: str, path: Path) -> None
     example = (torch.ones((2, 8), dtype=torch.int64), torch.ones((2, 8), dtype=torch.int64))
     axes = {0: "batch", 1: "tokens"}
     logger.info("exporting %s to ONNX at %s", folder, path)
-    with torch.inference_mode():
-        _write_atomically(
-            path,
-            lambda tmp: torch.onnx.export(
-                module,
-                example,
-                tmp,
-                input_names=["input_ids", "attention_mask"],
-                output_names=["weights"],
-                dynamic_axes={"input_ids": axes, "attention_mask": axes, "weights": {0: "batch"}},
-                opset_version=OPSET,
-                dynamo=False,
-            ),
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.inference_mode(), replacing(path) as tmp:
+        torch.onnx.export(
+            module,
+            example,
+            str(tmp),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["weights"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "weights": {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
         )
 
 
@@ -98,12 +81,10 @@ def ensure_onnx(folder: Path, pooling: str, activation: str, quantize: str) -> P
     if not fp32.exists():
         export_onnx(folder, pooling, activation, fp32)
     if quantize == "int8":
-        try:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-        except ImportError as exc:
-            raise MissingExtraError("onnxruntime", "onnx") from exc
+        quantization = require("onnxruntime.quantization", "onnx")
         logger.info("quantising %s to int8", fp32)
-        _write_atomically(path, lambda tmp: quantize_dynamic(str(fp32), tmp, weight_type=QuantType.QInt8))
+        with replacing(path) as tmp:
+            quantization.quantize_dynamic(str(fp32), str(tmp), weight_type=quantization.QuantType.QInt8)
     return path
 
 
@@ -119,10 +100,7 @@ class OnnxBackend:
     """
 
     def __init__(self, folder: Path, pooling: str, activation: str, threads: int, quantize: str = "none"):
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise MissingExtraError("onnxruntime", "onnx") from exc
+        ort = require("onnxruntime", "onnx")
         self.path = ensure_onnx(folder, pooling, activation, quantize)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads

@@ -1,8 +1,10 @@
-"""Options of the learned sparse encoders, parsed from ``key=value`` strings and saved as JSON.
+"""Encoder options from ``key=value`` strings: the one parser, and the learned encoders' options.
 
-The CLI passes ``splade:MODEL:batch_size=64,backend=onnx`` as strings; :func:`parse_options`
-validates them into an immutable :class:`EncoderOptions` whose ``to_json`` is stored in the
-index manifest so queries are encoded the way documents were.
+A spec such as ``splade:MODEL:batch_size=64,backend=onnx`` or ``bm25:k1=1.2,lowercase=off``
+carries options as strings; :func:`typed_options` converts them by the annotations of the
+dataclass they configure, with the same rules for every encoder. :func:`parse_options`
+validates the learned encoders' options into an immutable :class:`EncoderOptions` whose
+``to_json`` is stored in the index manifest so queries are encoded the way documents were.
 """
 
 from __future__ import annotations
@@ -83,17 +85,58 @@ class EncoderOptions:
         return dataclasses.asdict(self)
 
 
-def _convert(name: str, kind: type, value: str):
-    if kind is bool:
-        if value.lower() in ("1", "true", "yes", "on"):
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def field_types(cls) -> dict[str, str]:
+    """Each field of dataclass ``cls`` and its annotation as a string (``"int"``, ``"str | None"``...)."""
+    return {f.name: f.type if isinstance(f.type, str) else f.type.__name__ for f in dataclasses.fields(cls)}
+
+
+def option_value(what: str, name: str, value: object, annotation: str) -> object:
+    """Convert one ``key=value`` string to the type ``annotation`` names; typed values pass unchanged.
+
+    ``bool`` takes ``true/false``, ``yes/no``, ``on/off`` or ``1/0``; ``none`` (or nothing) means
+    ``None`` where the annotation allows it; ``int`` and ``float`` use Python's parsers.
+
+    Raises:
+        WinnowError: naming the option and the type expected.
+    """
+    if not isinstance(value, str):
+        return value
+    kinds = [k.strip() for k in annotation.split("|")]
+    if "None" in kinds and value.lower() in ("none", ""):
+        return None
+    if "bool" in kinds:
+        if value.lower() in _TRUE:
             return True
-        if value.lower() in ("0", "false", "no", "off"):
+        if value.lower() in _FALSE:
             return False
-        raise WinnowError(f"encoder option {name}={value!r}: expected true or false")
-    try:
-        return kind(value)
-    except ValueError:
-        raise WinnowError(f"encoder option {name}={value!r}: expected {kind.__name__}") from None
+        raise WinnowError(f"{what} option {name}={value!r}: expected true or false")
+    for kind, convert in (("int", int), ("float", float)):
+        if kind in kinds:
+            try:
+                return convert(value)
+            except ValueError:
+                raise WinnowError(f"{what} option {name}={value!r}: expected {kind}") from None
+    return value
+
+
+def typed_options(what: str, options: dict[str, object], types: dict[str, str]) -> dict[str, object]:
+    """Convert ``options`` (strings from a spec, or typed values from Python) by ``types``.
+
+    Args:
+        what: The encoder named in messages (``encoder``, ``bm25``...).
+        options: ``key -> value``.
+        types: ``key -> annotation`` of every valid key (see :func:`field_types`).
+
+    Raises:
+        WinnowError: on an unknown key (the message lists the valid ones) or a bad value.
+    """
+    unknown = sorted(set(options) - set(types))
+    if unknown:
+        raise WinnowError(f"unknown {what} option(s) {', '.join(unknown)}; valid options: {', '.join(types)}")
+    return {key: option_value(what, key, value, types[key]) for key, value in options.items()}
 
 
 def parse_options(options: dict[str, object]) -> EncoderOptions:
@@ -102,13 +145,4 @@ def parse_options(options: dict[str, object]) -> EncoderOptions:
     Raises:
         WinnowError: on an unknown key (the message lists the valid ones) or a bad value.
     """
-    fields = {f.name: f for f in dataclasses.fields(EncoderOptions)}
-    unknown = sorted(set(options) - set(fields))
-    if unknown:
-        raise WinnowError(f"unknown encoder option(s) {', '.join(unknown)}; valid options: {', '.join(fields)}")
-    types = {"str": str, "int": int, "float": float, "bool": bool}
-    values = {}
-    for key, value in options.items():
-        kind = types[fields[key].type]
-        values[key] = _convert(key, kind, value) if isinstance(value, str) and kind is not str else value
-    return EncoderOptions(**values)
+    return EncoderOptions(**typed_options("encoder", options, field_types(EncoderOptions)))

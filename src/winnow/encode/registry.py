@@ -17,6 +17,8 @@ ENCODERS: dict[str, str] = {
     "bm25": "winnow.encode.bm25",
     "splade": "winnow.encode.splade",
     "inference-free": "winnow.encode.inference_free",
+    "dense": "winnow.dense.encoder",
+    "vectors": "winnow.encode.vectors",
 }
 
 
@@ -25,7 +27,7 @@ class EncoderSpec:
     """A parsed spec: ``kind[:MODEL][:key=value,...]``.
 
     Examples: ``bm25``, ``bm25:k1=0.9,b=0.4,variant=robertson``,
-    ``splade:naver/splade-v3``, ``inference-free:./model:prune_ratio=0.1``.
+    ``splade:naver/splade-v3``, ``inference-free:./model:prune_ratio=0.1``, ``vectors:./shards``.
     """
 
     kind: str

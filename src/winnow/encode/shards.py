@@ -3,15 +3,15 @@
 Each shard holds ``shard_size`` consecutive documents as ``shard-NNNNN.npz`` (document ids
 plus CSR ``indptr``/``indices``/``values``) and is written to a temporary file then renamed,
 so a shard file that exists is complete. ``shards.json`` records the encoder config and shard
-size; a restart with the same settings skips the shards already written.
+size; a restart with the same settings skips the shards already written. ``vocab.json`` holds the
+encoder's vocabulary once every shard is written. The ``vectors`` encoder
+(:mod:`winnow.encode.vectors`) indexes the shards of a learned sparse encoder without its model.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -19,11 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from winnow.errors import WinnowError
+from winnow.fsutil import replacing, write_atomic
 from winnow.types import Document, SparseBatch
 
 logger = logging.getLogger(__name__)
 
 MANIFEST = "shards.json"
+VOCAB = "vocab.json"
 
 
 def shard_path(shard_dir: Path, number: int) -> Path:
@@ -41,14 +43,8 @@ def _check_manifest(shard_dir: Path, manifest: dict) -> None:
 
 
 def _write_shard(path: Path, ids: list[str], batch: SparseBatch) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, ids=np.array(ids, dtype=str), indptr=batch.indptr, indices=batch.indices, values=batch.values)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with replacing(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, ids=np.array(ids, dtype=str), indptr=batch.indptr, indices=batch.indices, values=batch.values)
 
 
 def encode_corpus_to_shards(
@@ -85,8 +81,22 @@ def encode_corpus_to_shards(
                 _write_shard(path, [d.id for d in chunk], encoder.encode_documents(chunk))
             paths.append(path)
             advance(len(chunk))
+    write_atomic(shard_dir / VOCAB, json.dumps(encoder.vocabulary(), ensure_ascii=False).encode("utf-8"))
     logger.info("%d shards in %s (%d already there)", len(paths), shard_dir, skipped)
     return paths
+
+
+def shards_manifest(shard_dir: Path) -> dict:
+    """The ``shards.json`` of a finished shard folder (``encoder`` kind, its ``config``, ``shard_size``).
+
+    Raises:
+        WinnowError: when the folder holds no finished shards.
+    """
+    shard_dir = Path(shard_dir)
+    if not (shard_dir / MANIFEST).is_file() or not (shard_dir / VOCAB).is_file():
+        raise WinnowError(f"{shard_dir}: no finished shards ({MANIFEST} and {VOCAB}); "
+                          "write them with encode_corpus_to_shards")
+    return json.loads((shard_dir / MANIFEST).read_text(encoding="utf-8"))
 
 
 def read_shards(shard_dir: Path) -> Iterator[tuple[list[str], SparseBatch]]:

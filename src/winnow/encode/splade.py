@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from winnow.encode.base import QueryEncoder
 from winnow.encode.mlm_encoder import MLMDocumentEncoder, MLMSparseModel, require_model
+from winnow.encode.model_layout import check_model, locate_model
 from winnow.encode.options import EncoderOptions, parse_options
 
 DEFAULT_QUERY_MAX_LENGTH = 64
@@ -26,7 +28,7 @@ class SpladeEncoder(MLMDocumentEncoder):
         return np.ascontiguousarray(postings.raw[:, 0], dtype=np.float32)
 
 
-class SpladeQueryEncoder:
+class SpladeQueryEncoder(QueryEncoder):
     """Encodes queries with the same model and settings as the documents (no pruning).
 
     Args:
@@ -42,6 +44,11 @@ class SpladeQueryEncoder:
         batch = self.sparse_model.encode_texts([text], self.max_length, prune=False)
         return batch.indices, batch.values
 
+    def encode_queries(self, texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Many queries as CSR, through the model in length-sorted batches of ``batch_size``."""
+        batch = self.sparse_model.encode_texts(list(texts), self.max_length, prune=False)
+        return batch.indptr, batch.indices, batch.values
+
 
 def build_encoder(model: str | None, options: dict[str, str]) -> SpladeEncoder:
     """Build the document encoder for ``splade:MODEL:options``.
@@ -53,6 +60,14 @@ def build_encoder(model: str | None, options: dict[str, str]) -> SpladeEncoder:
 
 
 def load_query_encoder(config: dict, index_dir: Path) -> SpladeQueryEncoder:
-    """Rebuild the query encoder from the config saved by :meth:`SpladeEncoder.config`."""
-    options = EncoderOptions(**config["options"])
-    return SpladeQueryEncoder(config["model"], options)
+    """Rebuild the query encoder from the config saved by :meth:`SpladeEncoder.config`.
+
+    The model is found where the build resolved it (or fetched at the recorded hub revision) and
+    checked against the recorded file digests.
+
+    Raises:
+        WinnowError: when the model's files differ from those the documents were encoded with.
+    """
+    encoder = SpladeQueryEncoder(locate_model(config), EncoderOptions(**config["options"]))
+    check_model(config, encoder.sparse_model.layout)
+    return encoder

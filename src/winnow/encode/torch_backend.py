@@ -6,18 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-from winnow.errors import MissingExtraError
+from winnow.errors import require
 
 
 def load_masked_lm(folder: Path):
     """Load a transformers ``*ForMaskedLM`` model from ``folder`` in eval mode (float32)."""
-    try:
-        from transformers import AutoModelForMaskedLM
-        from transformers.utils import logging as hf_logging
-    except ImportError as exc:
-        raise MissingExtraError("transformers", "torch") from exc
-    hf_logging.disable_progress_bar()  # winnow draws its own progress; no per-load weight bars
-    return AutoModelForMaskedLM.from_pretrained(str(folder)).float().eval()
+    transformers = require("transformers", "torch")
+    transformers.utils.logging.disable_progress_bar()  # winnow draws its own progress; no per-load weight bars
+    return transformers.AutoModelForMaskedLM.from_pretrained(str(folder)).float().eval()
 
 
 class TorchBackend:
@@ -32,10 +28,7 @@ class TorchBackend:
     """
 
     def __init__(self, folder: Path, pooling: str, activation: str, threads: int, precision: str = "float32"):
-        try:
-            import torch
-        except ImportError as exc:
-            raise MissingExtraError("torch", "torch") from exc
+        torch = require("torch", "torch")
         from winnow.encode.pooling import make_pooled_mlm
 
         torch.set_num_threads(threads)

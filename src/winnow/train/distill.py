@@ -24,8 +24,8 @@ from typing import Callable
 
 import numpy as np
 
-from winnow.encode.inference_free import lucene_idf
-from winnow.errors import MissingExtraError, WinnowError
+from winnow.encode.bm25 import lucene_idf
+from winnow.errors import WinnowError, require
 from winnow.train.candidates import TrainingSet, mine_candidates
 from winnow.train.losses import flops_penalty, idf_flops, kl_distillation
 from winnow.train.teachers import dense_scores, fuse, sparse_scores
@@ -107,7 +107,7 @@ def corpus_idf(texts, tokenizer, vocab_size: int, batch: int = 1000) -> np.ndarr
             chunk = []
     if chunk:
         count(chunk)
-    return lucene_idf(df, n)
+    return lucene_idf(df, n).astype(np.float32)
 
 
 def teacher_targets(config: DistillConfig, train: TrainingSet) -> list[np.ndarray]:
@@ -131,11 +131,8 @@ def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: Dist
     every ``LOG_EVERY`` steps the distillation loss, the FLOPS penalty and the mean number of
     non-zero document weights.
     """
-    try:
-        import torch
-        from transformers import AutoModelForMaskedLM, AutoTokenizer, get_linear_schedule_with_warmup
-    except ImportError as exc:
-        raise MissingExtraError("torch", "train") from exc
+    torch = require("torch", "train")
+    transformers = require("transformers", "train")
     from winnow.corpus.beir import load_beir
 
     student_dir = _student_folder(config.student)
@@ -150,8 +147,8 @@ def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: Dist
     train = TrainingSet(examples, train.texts)
     targets = teacher_targets(config, train)
 
-    tokenizer = AutoTokenizer.from_pretrained(str(student_dir))
-    model = AutoModelForMaskedLM.from_pretrained(str(student_dir)).float().train()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(student_dir))
+    model = transformers.AutoModelForMaskedLM.from_pretrained(str(student_dir)).float().train()
     vocab = model.get_output_embeddings().weight.shape[0]
     idf = corpus_idf((d.full_text for d in load_beir(beir_dir, split=split).corpus()), tokenizer, vocab)
     idf[tokenizer.all_special_ids] = 0.0
@@ -162,7 +159,7 @@ def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: Dist
     query_ids = [sorted(set(tokenizer(e.query, add_special_tokens=False)["input_ids"])) for e in examples]
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
-    schedule = get_linear_schedule_with_warmup(optimizer, max(1, config.steps // 10), config.steps)
+    schedule = transformers.get_linear_schedule_with_warmup(optimizer, max(1, config.steps // 10), config.steps)
     ramp = max(1, round(config.flops_ramp * config.steps))
     history = []
     for step in range(1, config.steps + 1):
@@ -232,13 +229,11 @@ def _sample_candidates(example, n: int, rng) -> np.ndarray:
 
 
 def _pooled(model, inputs):
-    """SPLADE max pooling ``log(1 + relu(max over unmasked tokens of the logits))``: ``(batch, vocabulary)``.
+    """The student's document weights ``(batch, vocabulary)``: SPLADE max pooling of its MLM logits.
 
-    The activation is monotone, so pooling the raw logits first gives the same weights as
-    pooling the activated ones, with one activation per document instead of one per token.
+    The same :func:`~winnow.encode.pooling.splade_pool` the encoders run at indexing time; the
+    model keeps its output layer, so gradients reach every weight and it saves as a plain MLM.
     """
-    import torch
+    from winnow.encode.pooling import splade_pool
 
-    logits = model(**inputs).logits
-    mask = inputs["attention_mask"].unsqueeze(-1).bool()
-    return torch.log1p(torch.relu(logits.masked_fill(~mask, float("-inf")).amax(dim=1)))
+    return splade_pool(model(**inputs).logits, inputs["attention_mask"], "max", "relu")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from winnow.errors import MissingExtraError
+from winnow.errors import require
 from winnow.train.candidates import TrainingSet
 
 QUERY_MAX_LENGTH = 64
@@ -36,11 +36,8 @@ def _doc_order(train: TrainingSet) -> tuple[list[str], dict[str, int]]:
 
 def dense_scores(model: str, train: TrainingSet, batch_size: int = 32, max_length: int = 256) -> list[np.ndarray]:
     """Scores of a sentence-transformers bi-encoder (its own pooling and normalisation)."""
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:
-        raise MissingExtraError("sentence-transformers", "train") from exc
-    encoder = SentenceTransformer(model, device="cpu")
+    sentence_transformers = require("sentence_transformers", "train")
+    encoder = sentence_transformers.SentenceTransformer(model, device="cpu")
     encoder.max_seq_length = max_length
     ids, row = _doc_order(train)
     docs = encoder.encode([train.texts[d] for d in ids], batch_size=batch_size, show_progress_bar=False)
