@@ -8,9 +8,12 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from tests.filters.strategies import TYPES, documents, filters, passes
 from winnow.errors import FilterError, IndexFormatError, InputError
-from winnow.index.columns import Columns, ColumnsWriter
+from winnow.index.columns import Columns, ColumnsWriter, field_types, merge_columns
 
 DOCS = [{"year": 2020, "venue": "ACL", "tags": ["nlp", "ir", "nlp"], "published": "2020-03-01", "oa": True,
          "score": 1, "authors": [{"name": "A"}]},
@@ -188,3 +191,52 @@ def test_every_flipped_byte_is_refused_or_harmless(written):
             except (IndexFormatError, FilterError):
                 pass
         path.write_bytes(original)
+
+
+# --- segments of one index: known types, merging ------------------------------------------------
+
+def test_known_types_carry_over_to_new_segments(tmp_path):
+    (tmp_path / "a").mkdir()
+    first = write(tmp_path / "a", [{"year": 2020, "d": "2020-01-01"}])
+    known = field_types([first])
+    assert known == {"year": "integer", "d": "date"}
+    (tmp_path / "b").mkdir()
+    writer = ColumnsWriter(tmp_path / "b", known=known)
+    writer.add({"year": 2021.5})  # widened, as within one segment
+    with pytest.raises(InputError, match="^metadata field 'd' holds date values \\(first in earlier segments of the "
+                                         "index\\) but document 'x' has 'soon', a string"):
+        writer.add({"d": "soon"}, "x")
+    second = writer.close()
+    assert second["fields"]["year"]["type"] == "float" and second["fields"]["d"]["type"] == "date"
+    assert field_types([first, second, None]) == {"year": "float", "d": "date"}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=documents(), data=st.data())
+def test_merged_columns_equal_columns_of_the_surviving_documents(tmp_path_factory, docs, data):
+    folder = tmp_path_factory.mktemp("merge")
+    cuts = sorted(set(data.draw(st.lists(st.integers(0, len(docs)), max_size=3))))
+    bounds = list(zip([0, *cuts], [*cuts, len(docs)]))
+    parts, survivors = [], []
+    for i, (lo, hi) in enumerate(bounds):
+        (folder / str(i)).mkdir()
+        alive = np.array(data.draw(st.lists(st.booleans(), min_size=hi - lo, max_size=hi - lo)), bool)
+        parts.append((Columns(folder / str(i), write(folder / str(i), docs[lo:hi])), alive))
+        survivors += [d for d, keep in zip(docs[lo:hi], alive) if keep]
+    (folder / "merged").mkdir()
+    merged = Columns(folder / "merged", merge_columns(folder / "merged", parts))
+    assert merged.n_docs == len(survivors)
+    assert merged.types == field_types([cols.schema for cols, _ in parts])
+    for f in data.draw(st.lists(filters(max_leaves=4), min_size=1, max_size=4)):
+        expected = [passes(f, m) for m in survivors]
+        assert merged.mask(f, fields=TYPES).tolist() == expected, str(f)
+
+
+def test_merging_incompatible_types_is_refused(tmp_path):
+    parts = []
+    for name, value in (("a", 1), ("b", "x")):
+        (tmp_path / name).mkdir()
+        parts.append((Columns(tmp_path / name, write(tmp_path / name, [{"f": value}])), np.ones(1, bool)))
+    (tmp_path / "m").mkdir()
+    with pytest.raises(IndexFormatError, match="field 'f' is integer in one segment and keyword in another"):
+        merge_columns(tmp_path / "m", parts)

@@ -110,22 +110,27 @@ class ColumnsWriter:
             list of strings keyword. A later value of another type raises :class:`InputError`
             naming the document and the field; a field holding objects or lists of non-strings
             is not filterable and is listed under ``unfilterable`` in the schema.
+        known: with ``fields=None``, the types of the fields the index already holds
+            (:func:`field_types` of its segments' schemas): inference starts from them, so a
+            new segment never gives a field another type than earlier ones did.
 
     ``null`` (``None``) and an empty list are a missing value.
     """
 
-    def __init__(self, folder: Path, fields: Mapping[str, str] | None = None):
+    def __init__(self, folder: Path, fields: Mapping[str, str] | None = None, known: Mapping[str, str] | None = None):
         self.folder = Path(folder)
         self._declared = None if fields is None else dict(fields)
         self._buffers: dict[str, _Buffer] = {}
         self._unfilterable: dict[str, str] = {}
         self._n = 0
-        for name, kind in (self._declared or {}).items():
+        start = self._declared if fields is not None else dict(known or {})
+        first = "the declared fields" if fields is not None else "earlier segments of the index"
+        for name, kind in start.items():
             if not isinstance(name, str) or not name:
                 raise InputError(f"field names must be non-empty strings, not {name!r}")
             if kind not in FIELD_TYPES:
                 raise InputError(f"field {name!r}: unknown type {kind!r}; use one of {', '.join(FIELD_TYPES)}")
-            self._buffers[name] = _Buffer(kind, "the declared fields")
+            self._buffers[name] = _Buffer(kind, first)
 
     def add(self, metadata: Mapping[str, object], doc_id: str | None = None) -> None:
         """Record one document's metadata (``doc_id`` names it in error messages)."""
@@ -188,23 +193,105 @@ class ColumnsWriter:
     def close(self) -> dict:
         """Write the columns; returns the schema (for the index's commit) with the file names."""
         n = self._n
-        fields, files = {}, []
-        for i, (name, buf) in enumerate(self._buffers.items()):
-            prefix = f"col-{i}"
-            spec = {"type": buf.kind}
+        columns = []
+        for name, buf in self._buffers.items():
             arrays = _keyword_arrays(buf, n, name) if buf.kind == "keyword" else _scalar_arrays(buf, n)
-            if buf.kind == "keyword":
-                spec["multi"] = buf.multi
-                spec["values"] = len(buf.codes)
-            spec["files"] = {}
-            for role, data in arrays.items():
-                spec["files"][role] = f"{prefix}.{role}.npy"
-                np.save(self.folder / spec["files"][role], data)
-                files.append(spec["files"][role])
-            fields[name] = spec
+            columns.append((name, buf.kind, buf.multi, len(buf.codes), arrays))
         self._buffers.clear()
-        return {"version": COLUMNS_VERSION, "n_docs": n, "fields": fields, "unfilterable": dict(self._unfilterable),
-                "files": files}
+        return _write(self.folder, n, columns, self._unfilterable)
+
+
+def _write(folder: Path, n: int, columns: list[tuple[str, str, bool, int, dict]], unfilterable: Mapping) -> dict:
+    """Save ``(name, type, multi, distinct keywords, {role: array})`` columns; return the schema."""
+    fields, files = {}, []
+    for i, (name, kind, multi, n_values, arrays) in enumerate(columns):
+        spec = {"type": kind, **({"multi": multi, "values": n_values} if kind == "keyword" else {}), "files": {}}
+        for role, data in arrays.items():
+            spec["files"][role] = f"col-{i}.{role}.npy"
+            np.save(folder / spec["files"][role], data)
+            files.append(spec["files"][role])
+        fields[name] = spec
+    return {"version": COLUMNS_VERSION, "n_docs": n, "fields": fields, "unfilterable": dict(unfilterable),
+            "files": files}
+
+
+def field_types(schemas: Iterable[Mapping | None]) -> dict[str, str]:
+    """``{field: type}`` over the schemas of an index's segments (``float`` where segments
+    disagree between integer and float)."""
+    types: dict[str, str] = {}
+    for schema in schemas:
+        for name, spec in ((schema or {}).get("fields") or {}).items():
+            kind = spec.get("type") if isinstance(spec, Mapping) else None
+            if kind in FIELD_TYPES:
+                types[name] = "float" if {types.get(name), kind} == {"integer", "float"} else types.get(name, kind)
+    return types
+
+
+def merge_columns(folder: Path, parts: list[tuple["Columns", np.ndarray]]) -> dict:
+    """Write the columns of the documents ``alive`` (a bool mask) keeps in each part, in order, as
+    one segment's columns in ``folder``; return its schema.
+
+    Raises:
+        IndexFormatError: a field has incompatible types in two parts.
+    """
+    n = sum(int(np.count_nonzero(alive)) for _, alive in parts)
+    kinds: dict[str, str] = {}
+    for cols, _ in parts:
+        for name, kind in cols.types.items():
+            old = kinds.setdefault(name, kind)
+            if old != kind and {old, kind} != {"integer", "float"}:
+                raise IndexFormatError(f"field {name!r} is {old} in one segment and {kind} in another; rebuild the "
+                                       f"index with its type declared")
+            kinds[name] = "float" if old != kind else kind
+    columns = []
+    for name, kind in kinds.items():
+        present = [cols.columns.get(name) for cols, _ in parts]
+        if kind == "keyword":
+            columns.append((name, kind, *_merged_keywords(present, parts, n)))
+            continue
+        values = np.zeros(n, _DTYPES[kind])
+        have = np.zeros(n, bool)
+        at = 0
+        for col, (_, alive) in zip(present, parts):
+            m = int(np.count_nonzero(alive))
+            if col is not None:
+                values[at:at + m] = col.values[alive]
+                have[at:at + m] = col.present()[alive]
+            at += m
+        columns.append((name, kind, False, 0, {"values": values, "present": np.packbits(have, bitorder="little")}))
+    unfilterable = {k: v for cols, _ in parts for k, v in cols.unfilterable.items() if k not in kinds}
+    return _write(Path(folder), n, columns, unfilterable)
+
+
+def _merged_keywords(present: list, parts: list, n: int) -> tuple[bool, int, dict]:
+    """(multi, distinct values, arrays) of one keyword field over the parts' live documents."""
+    words = sorted(set().union(*(col.words for col in present if col is not None)))
+    index = {w: i for i, w in enumerate(words)}
+    multi = any(col is not None and col.multi for col in present)
+    lengths, codes = [], []  # per part: values per live document, and their codes (-1: missing, single-valued)
+    for col, (_, alive) in zip(present, parts):
+        m = int(np.count_nonzero(alive))
+        if col is None:
+            lengths.append(np.zeros(m, np.int64))
+            codes.append(np.full(0 if multi else m, -1, np.int32))
+        elif col.multi:
+            row_len = np.diff(col.indptr)
+            lengths.append(row_len[alive])
+            codes.append(np.array([index[w] for w in col.words], np.int32)[col.codes[np.repeat(alive, row_len)]])
+        else:
+            mine = np.array([index[w] for w in col.words] + [-1], np.int32)[col.codes[alive]]  # -1 reads the last
+            lengths.append((mine >= 0).astype(np.int64))
+            codes.append(mine[mine >= 0] if multi else mine)
+    encoded = [w.encode("utf-8") for w in words]
+    offsets = np.zeros(len(words) + 1, np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    arrays = {"dict": np.frombuffer(b"".join(encoded), dtype=np.uint8), "offsets": offsets}
+    if multi:
+        indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(np.concatenate(lengths), out=indptr[1:])
+        arrays["indptr"] = indptr
+    arrays["codes"] = np.concatenate(codes).astype(np.int32)
+    return multi, len(words), arrays
 
 
 def _scalar_arrays(buf: _Buffer, n: int) -> dict[str, np.ndarray]:
