@@ -1,0 +1,34 @@
+"""Comparisons between indexes and between runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+STRUCTURE = ("indptr", "docids", "block_ptr", "block_last")
+VALUES = ("impacts", "term_max", "block_max")
+
+
+def assert_same_index(a: Path, b: Path, rtol: float = 0.0) -> None:
+    """Two index folders hold the same vocabulary, postings, documents and manifest, and impacts
+    equal bit for bit (``rtol=0``) or within ``rtol``."""
+    from winnow.index.reader import SparseIndex
+
+    x, y = SparseIndex(a), SparseIndex(b)
+    assert x.vocabulary == y.vocabulary
+    for name in STRUCTURE:
+        np.testing.assert_array_equal(getattr(x, name), getattr(y, name), err_msg=name)
+    for name in VALUES:
+        np.testing.assert_allclose(getattr(x, name), getattr(y, name), rtol=rtol, atol=0, err_msg=name)
+    assert x.doc_ids(np.arange(x.n_docs)) == y.doc_ids(np.arange(y.n_docs))
+    assert [x.document(i) for i in range(x.n_docs)] == [y.document(i) for i in range(y.n_docs)]
+    mx, my = dict(x.manifest), dict(y.manifest)
+    mx.pop("files"), my.pop("files")
+    assert mx == my
+
+
+def assert_same_hits(got, expected) -> None:
+    """Equal ids, order and scores (bit for bit)."""
+    assert got.ids == expected.ids
+    np.testing.assert_array_equal(got.scores, expected.scores)
