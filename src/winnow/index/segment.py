@@ -10,16 +10,16 @@ statistics, so each commit derives them); learned encoders keep their final weig
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import xxhash
 
 from winnow.errors import InputError, WinnowError
 from winnow.index.blocks import bounds, block_metadata
+from winnow.index.columns import ColumnsWriter
 from winnow.index.docstore import StringTableWriter, document_record
 from winnow.fsutil import fsync_dir
 from winnow.index.manifest import TMP_SUFFIX, fsync_file
@@ -131,18 +131,10 @@ class _Spill:
         return Postings(indptr, docids, raw, n_docs)
 
 
-def _columns_writer(seg: Path):
-    """The metadata columns writer, when this winnow has one."""
-    if importlib.util.find_spec("winnow.index.columns") is None:
-        return None
-    from winnow.index.columns import ColumnsWriter
-
-    return ColumnsWriter(seg)
-
-
 def build_segment(seg: Path, docs: Iterable[Document], encoder, vocab: Vocabulary, *, rescored: bool,
                   batch_size: int = 1000, store: bool = True, known: Callable[[list[str]], list[str]] = lambda _: [],
-                  query_dir: Path | None = None, progress: Callable[[int], None] | None = None) -> dict | None:
+                  query_dir: Path | None = None, progress: Callable[[int], None] | None = None,
+                  field_types: Mapping[str, str] | None = None) -> dict | None:
     """Encode ``docs`` into the new segment folder ``seg``; return its commit entry (None if no docs).
 
     Args:
@@ -150,12 +142,13 @@ def build_segment(seg: Path, docs: Iterable[Document], encoder, vocab: Vocabular
             otherwise the encoder's finalized weights are the segment's impacts.
         known: which of a batch's ids the index already holds (ids must stay unique).
         query_dir: where the encoder saves its query-side files (the first segment of a build).
+        field_types: the metadata field types of the index's other segments (new values must fit).
     """
     seg.mkdir()
     spill = _Spill(seg, encoder.n_columns)
     ids = StringTableWriter(seg, "doc_ids")
     store_w = StringTableWriter(seg, "docstore") if store else None
-    columns = _columns_writer(seg)
+    columns = ColumnsWriter(seg, known=field_types)
     hashes: list[int] = []
     seen: set[str] = set()
 
@@ -172,13 +165,11 @@ def build_segment(seg: Path, docs: Iterable[Document], encoder, vocab: Vocabular
                 ids.add(doc.id)
                 if store_w:
                     store_w.add(document_record(doc.title, doc.text, doc.metadata))
-                if columns is not None:
-                    columns.add(doc.metadata, doc.id)
+                columns.add(doc.metadata, doc.id)
             yield batch
 
     batches = recorded(_batches(docs, batch_size))
-    stream = encoder.encode_stream(batches) if hasattr(encoder, "encode_stream") else \
-        map(encoder.encode_documents, batches)
+    stream = encoder.encode_stream(batches)
     n_docs = 0
     for sparse in stream:
         spill.add(sparse, n_docs)
@@ -189,7 +180,7 @@ def build_segment(seg: Path, docs: Iterable[Document], encoder, vocab: Vocabular
     ids.close()
     if store_w:
         store_w.close()
-    schema = columns.close() if columns is not None else None
+    schema = columns.close()
     if n_docs == 0:
         spill.close()
         return None

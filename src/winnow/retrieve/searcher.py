@@ -189,11 +189,7 @@ class Searcher(Retriever):
     def retrieve(self, queries: list[Query], k: int, filter=None, threads: int | None = None,
                  strategy: str = "auto") -> Run:
         texts = [q.text for q in queries]
-        encoder = self.query_encoder
-        if hasattr(encoder, "encode_queries"):
-            hits = self._search_csr(*encoder.encode_queries(texts), k, threads, strategy, filter)
-        else:
-            hits = self.search_vectors([encoder.encode_query(q) for q in texts], k, threads, strategy, filter)
+        hits = self._search_csr(*self.query_encoder.encode_queries(texts), k, threads, strategy, filter)
         return Run({q.id: h for q, h in zip(queries, hits)}, self.name)
 
     def search_vectors(self, vectors: Sequence[tuple[np.ndarray, np.ndarray]], k: int = 10,
