@@ -165,9 +165,11 @@ def eval_(
 
         plot_quality_latency(comparison, names[0], plot)
     if as_json:
-        typer.echo(json.dumps({**comparison.to_json(), "tuned": [r.tuned for r in results]}))
+        typer.echo(json.dumps({**json.loads(comparison.to_json()), "tuned": [r.tuned for r in results]}))
         return
-    Console().print(comparison.to_table(title=f"{dataset.name} ({split}, {results[0].n_queries} queries)"))
+    table = comparison.to_table()
+    table.title = f"{dataset.name} ({split}, {results[0].n_queries} queries)"
+    Console().print(table)
     for r in results:
         for fusion, params in r.tuned.items():
             console.print(f"tuned on {tune_split}: {fusion} -> {params}")
