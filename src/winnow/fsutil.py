@@ -10,13 +10,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def fsync_dir(folder: str | Path) -> None:
-    """Flush a folder's entries (a rename is durable only once its folder is synced)."""
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_file(path: str | Path) -> None:
+    """Flush a file's bytes to disk (whoever wrote it: a library given the file name, too)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_dir(folder: str | Path) -> None:
+    """Flush a folder's entries (a rename is durable only once its folder is synced)."""
+    fsync_file(folder)
 
 
 @contextmanager
@@ -36,11 +41,7 @@ def replacing(path: str | Path) -> Iterator[Path]:
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
         yield tmp
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
