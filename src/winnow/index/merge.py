@@ -6,16 +6,16 @@ come out as before. Postings are scattered term by term as in the build's counti
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from winnow.index.blocks import block_metadata, bounds
+from winnow.index.columns import Columns, merge_columns
 from winnow.index.docstore import StringTable, StringTableWriter
 from winnow.fsutil import fsync_dir
 from winnow.index.manifest import fsync_file
-from winnow.index.segment import _columns_writer, id_hash
+from winnow.index.segment import id_hash
 
 
 def _kept_postings(indptr, docids, alive, n_terms):
@@ -74,19 +74,20 @@ def merge_segments(folder: Path, run: list[dict], lives: list[np.ndarray], seg: 
         np.save(seg / "term_max.npy", term_max)
         np.save(seg / "block_max.npy", block_max)
         entry["non_negative"] = bool(values.min(initial=0.0) >= 0)
-    entry["columns"] = _merge_strings(srcs, alive, seg, store)
+    _merge_strings(srcs, alive, seg, store)
+    schemas = [e.get("columns") for e in run]
+    entry["columns"] = merge_columns(seg, [(Columns(src, schema), a) for src, schema, a in zip(srcs, schemas, alive)]) \
+        if all(schemas) else None
     for p in seg.iterdir():
         fsync_file(p)
     fsync_dir(seg)
     return entry
 
 
-def _merge_strings(srcs: list[Path], alive: list[np.ndarray], seg: Path, store: bool) -> dict | None:
-    """Ids, their hash table, stored documents and metadata columns of the live documents; returns
-    the columns' schema (``None`` without stored documents, which hold the metadata)."""
+def _merge_strings(srcs: list[Path], alive: list[np.ndarray], seg: Path, store: bool) -> None:
+    """Ids, their hash table and stored documents of the live documents."""
     ids_w = StringTableWriter(seg, "doc_ids")
     store_w = StringTableWriter(seg, "docstore") if store else None
-    columns = _columns_writer(seg) if store else None
     hashes = []
     for src, a in zip(srcs, alive):
         keep = np.flatnonzero(a)
@@ -98,15 +99,10 @@ def _merge_strings(srcs: list[Path], alive: list[np.ndarray], seg: Path, store: 
             records = StringTable(src, "docstore").take(keep)
             for record in records:
                 store_w.add(record)
-            if columns is not None:
-                for doc_id, record in zip(ids, records):
-                    columns.add(json.loads(record).get("metadata", {}), doc_id)
     ids_w.close()
     if store_w is not None:
         store_w.close()
-    schema = columns.close() if columns is not None else None
     h = np.array(hashes, np.uint64)
     order = np.argsort(h, kind="stable")
     np.save(seg / "ids-hash.npy", h[order])
     np.save(seg / "ids-docno.npy", order.astype(np.int32))
-    return schema

@@ -31,6 +31,7 @@ import numpy as np
 from winnow.errors import IndexFormatError, InputError, WinnowError
 from winnow.index import impacts as imp
 from winnow.index.blocks import BLOCK_SIZE, bounds
+from winnow.index.columns import field_types
 from winnow.index.commit import (COMMIT_RE, check_files, commit_name, describe, generations, load_commit,
                                  write_commit)
 from winnow.index.docstore import StringTable, StringTableWriter
@@ -210,7 +211,8 @@ class IndexWriter:
         try:
             entry = build_segment(seg, docs, self.encoder, self.vocab, rescored=self.rescored,
                                   batch_size=self.batch_size, store=self.store, known=self._known,
-                                  query_dir=query_dir, progress=progress)
+                                  query_dir=query_dir, progress=progress,
+                                  field_types=field_types(e.get("columns") for e in self.segments))
         except BaseException:
             shutil.rmtree(seg, ignore_errors=True)
             if query_dir is not None:
