@@ -80,3 +80,17 @@ def test_pointwise_training_runs(tiny_mlm, tiny_beir, tmp_path):
 def test_bad_settings_are_refused(tiny_mlm, overrides, message):
     with pytest.raises(WinnowError, match=message):
         config(tiny_mlm, **overrides)
+
+
+def test_the_cli_trains_and_reports(tiny_mlm, tiny_beir, tmp_path):
+    from typer.testing import CliRunner
+
+    from winnow.cli.app import app
+
+    out = tmp_path / "cli-ce"
+    result = CliRunner().invoke(app, ["train-cross-encoder", str(tiny_beir), "--out", str(out), "--base", str(tiny_mlm),
+                                      "--split", "test", "--steps", "2", "--queries-per-step", "2", "--candidates", "3",
+                                      "--max-length", "32"])
+    assert result.exit_code == 0, result.output
+    assert "trained on" in result.output and (out / "config.json").exists()
+    assert CrossEncoderReranker(str(out)).model.max_length == 32

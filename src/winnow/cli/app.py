@@ -311,6 +311,38 @@ def train(
                   f"{last['distill']:.4f}, {last['doc_terms']:.0f} terms per document -> {out}")
 
 
+@app.command(name="train-cross-encoder")
+def train_cross_encoder(
+    corpus: Path = typer.Argument(..., help="BEIR folder whose qrels/<split>.tsv holds the training judgements."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the trained model (CrossEncoder layout)."),
+    base: str = typer.Option(..., help="Encoder to start from (folder or Hugging Face id); it gets a new head."),
+    split: str = typer.Option("train", help="Qrels split to train on."),
+    steps: int = typer.Option(300, help="Optimiser steps."),
+    queries_per_step: int = typer.Option(8, help="Queries per optimiser step."),
+    accumulation: int = typer.Option(1, help="Micro-batches per step (gradient accumulation)."),
+    candidates: int = typer.Option(8, help="Documents per query: one judged positive, the rest BM25 negatives."),
+    loss: str = typer.Option("listwise", help="listwise (softmax over a query's candidates) or pointwise (BCE)."),
+    learning_rate: float = typer.Option(3e-5, help="AdamW peak learning rate."),
+    max_length: int = typer.Option(256, help="Tokens per (query, document) pair."),
+    seed: int = typer.Option(0, help="Sampling and initialisation seed."),
+) -> None:
+    """Fine-tune a cross-encoder reranker on a split's judgements with BM25-mined negatives."""
+    from winnow.train.cross_encoder import CrossEncoderConfig
+    from winnow.train.cross_encoder import train_cross_encoder as train_model
+
+    config = CrossEncoderConfig(base=base, steps=steps, queries_per_step=queries_per_step, accumulation=accumulation,
+                                candidates=candidates, loss=loss, learning_rate=learning_rate, max_length=max_length,
+                                seed=seed)
+    columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("train", total=steps, info="")
+        report = train_model(corpus, out, config, split=split, progress=lambda step, last: bar.update(
+            task, completed=step, info=f"loss {last['loss']:.4f}" if last else ""))
+    console.print(f"trained on {report['queries']:,} queries in {report['seconds']:.0f} s: loss "
+                  f"{report['history'][-1]['loss']:.4f} -> {out}")
+
+
 @app.command()
 def info(index_dir: Path = typer.Argument(..., help="Index folder.")) -> None:
     """Show an index's newest commit (after verifying its checksums and structure)."""
