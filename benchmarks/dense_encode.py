@@ -1,0 +1,68 @@
+"""Dense encoding speed: winnow's encoder against sentence-transformers' ``encode``, same vectors.
+
+Rounds alternate the systems (sentence-transformers, then each winnow backend) on the same
+documents, so load from elsewhere on the machine hits them alike; the best round of each counts.
+Every winnow round's vectors are checked against sentence-transformers' (max abs difference).
+
+    python benchmarks/dense_encode.py --model ../shared/models/all-MiniLM-L6-v2 \
+        --corpus ../shared/data/beir/scifact --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="../shared/models/all-MiniLM-L6-v2")
+    parser.add_argument("--corpus", default="../shared/data/beir/scifact")
+    parser.add_argument("--limit", type=int, default=0, help="documents (0: all)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--backends", default="torch,onnx")
+    args = parser.parse_args()
+
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from winnow.corpus.beir import read_corpus
+    from winnow.dense.encoder import DenseEncoder
+    from winnow.dense.options import parse_dense_options
+
+    docs = list(read_corpus(Path(args.corpus) / "corpus.jsonl"))
+    docs = docs[:args.limit] if args.limit else docs
+    texts = [d.full_text for d in docs]
+    threads = torch.get_num_threads()
+    st = SentenceTransformer(args.model, device="cpu")
+    systems = {"sentence-transformers": lambda: st.encode(texts, batch_size=args.batch_size)}
+    for backend in args.backends.split(","):
+        encoder = DenseEncoder(args.model, parse_dense_options({"backend": backend, "batch_size": args.batch_size,
+                                                                "threads": threads}))
+        encoder.encode(texts[:8])  # load (and for ONNX export) before timing
+        systems[f"winnow-{backend}"] = lambda e=encoder: e.encode(texts)
+    best = {name: float("inf") for name in systems}
+    reference = None
+    for r in range(args.rounds):
+        for name, run in systems.items():
+            start = time.perf_counter()
+            vectors = run()
+            seconds = time.perf_counter() - start
+            best[name] = min(best[name], seconds)
+            if reference is None:
+                reference = vectors
+            diff = float(np.abs(vectors - reference).max())
+            print(f"round {r}  {name:22s} {len(texts) / seconds:8.1f} docs/s  max|diff| {diff:.2e}", flush=True)
+    base = best["sentence-transformers"]
+    print(f"\n{len(texts)} documents, {threads} threads, best of {args.rounds} rounds")
+    for name, seconds in best.items():
+        print(f"{name:22s} {len(texts) / seconds:8.1f} docs/s  {base / seconds:5.2f}x sentence-transformers")
+
+
+if __name__ == "__main__":
+    main()
