@@ -45,7 +45,7 @@ def write_commit(folder: Path, commit: dict) -> None:
     """Seal ``commit`` with its checksum and write it durably as ``commit-<generation>.json``."""
     commit = {**commit, "format": FORMAT, "format_version": FORMAT_VERSION}
     commit["checksum"] = xxhash.xxh3_64_hexdigest(_canonical(commit))
-    write_atomic(folder / commit_name(commit["generation"]), json.dumps(commit, indent=1).encode())
+    write_atomic(folder / commit_name(commit["generation"]), json.dumps(commit).encode())
 
 
 _REQUIRED = {"generation": int, "segments": list, "files": dict, "encoder": dict, "impacts": dict,

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from winnow.errors import IndexFormatError
+
 
 class StringTableWriter:
     """Writes ``<name>.bin`` (concatenated UTF-8) and ``<name>.idx.npy`` (int64 offsets, n + 1)."""
@@ -41,7 +43,13 @@ class StringTable:
             with open(path, "rb") as f:
                 self._data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         # a plain ndarray view of the map: np.memmap's Python-level indexing costs microseconds per call
-        self._offsets = np.asarray(np.load(folder / f"{name}.idx.npy", mmap_mode="r"))
+        try:
+            self._offsets = np.asarray(np.load(folder / f"{name}.idx.npy", mmap_mode="r", allow_pickle=False))
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # numpy's header parser raises whatever its tokenizer does
+            raise IndexFormatError(f"{folder / name}.idx.npy: unreadable offsets ({exc!r}); the index is damaged") \
+                from None
 
     def __len__(self) -> int:
         return len(self._offsets) - 1

@@ -31,8 +31,8 @@ def _load(path: Path, mmap: bool = True) -> np.ndarray:
         return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, EOFError) as exc:
-        raise IndexFormatError(f"{path}: unreadable array ({exc}); the index is damaged") from None
+    except Exception as exc:  # numpy's header parser raises whatever its tokenizer does
+        raise IndexFormatError(f"{path}: unreadable array ({exc!r}); the index is damaged") from None
 
 
 def _name(entry: dict, key: str) -> str:
