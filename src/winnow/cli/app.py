@@ -75,6 +75,8 @@ def search(
     strategy: str = typer.Option("auto", help="auto, exhaustive, maxscore (exact) or approx."),
     query_cut: int = typer.Option(0, help="approx: query terms that find candidates (0 = all)."),
     prune_factor: float = typer.Option(1.0, help="approx: skip documents whose bound x factor cannot enter."),
+    filter_: Optional[str] = typer.Option(None, "--filter", help="Metadata filter, e.g. 'year >= 2020 and venue in "
+                                          "[\"ACL\", \"EMNLP\"]', or its JSON form (see docs/filters.md)."),
 ) -> None:
     """Search an index."""
     from winnow.api import load_index
@@ -82,7 +84,7 @@ def search(
 
     searcher = load_index(index_dir, verify=False)
     searcher.approx = Approx(query_cut, prune_factor)
-    rows, elapsed = _answer(searcher, query, k, strategy, terms)
+    rows, elapsed = _answer(searcher, query, k, strategy, terms, filter_)
     if as_json:
         typer.echo(json.dumps({"query": query, "hits": rows, "ms": round(elapsed, 2)}, ensure_ascii=False))
         return
@@ -95,7 +97,8 @@ def search(
     Console().print(table)
 
 
-def _answer(searcher, query: str, k: int, strategy: str, top_terms: int) -> tuple[list[dict], float]:
+def _answer(searcher, query: str, k: int, strategy: str, top_terms: int,
+            filter: str | None = None) -> tuple[list[dict], float]:
     """Hits as table rows and the milliseconds spent encoding the query and searching.
 
     The query is encoded once: the search and every hit's explanation share the vector (for a
@@ -106,7 +109,7 @@ def _answer(searcher, query: str, k: int, strategy: str, top_terms: int) -> tupl
 
     start = time.perf_counter()
     vector = searcher.encode(check_query(query))
-    hits = searcher.search_vector(*vector, k, strategy=strategy)
+    hits = searcher.search_vector(*vector, k, strategy=strategy, filter=filter)
     elapsed = (time.perf_counter() - start) * 1000
     rows = []
     for rank, (doc_id, score, explanation) in enumerate(zip(hits.ids, hits.scores.tolist(),
