@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -79,6 +81,7 @@ def search(
                                           "[\"ACL\", \"EMNLP\"]', or its JSON form (see docs/filters.md)."),
 ) -> None:
     """Search an index."""
+    _interpret_small_index(index_dir)
     from winnow.api import load_index
     from winnow.retrieve.searcher import Approx
 
@@ -95,6 +98,24 @@ def search(
         top = ", ".join(f"{t} {c:.2f}" for t, c in r["terms"].items())
         table.add_row(str(r["rank"]), r["id"], f"{r['score']:.4f}", r["title"][:60], top)
     Console().print(table)
+
+
+INTERPRET_BELOW = 256 << 10  # bytes of .npy arrays (about 20,000 postings): interpreted kernels answer sooner
+
+
+def _interpret_small_index(index_dir: Path) -> None:
+    """Run the kernels of a tiny index as plain Python: the same source, not compiled.
+
+    A one-shot search pays numba's start-up before its first answer: compiling the kernels on
+    the first run after installation (10 s or more), and even from a warm cache loading numba's
+    type registries and each kernel (about 2 s). Interpreted, a few thousand postings take
+    milliseconds. numba reads ``NUMBA_DISABLE_JIT`` once, when imported, so this must run before
+    anything imports it; in a process that already has (tests, a server) it changes nothing.
+    """
+    if "numba" in sys.modules or "NUMBA_DISABLE_JIT" in os.environ:
+        return
+    if sum(p.stat().st_size for p in Path(index_dir).rglob("*.npy")) < INTERPRET_BELOW:
+        os.environ["NUMBA_DISABLE_JIT"] = "1"
 
 
 def _answer(searcher, query: str, k: int, strategy: str, top_terms: int,
