@@ -28,3 +28,22 @@ def test_search_encodes_once_and_explains_every_hit(tiny_index):
     for row in rows:
         expected = explain(Searcher(tiny_index), "document length postings", row["id"]).top(3)
         assert row["terms"] == dict(expected)
+
+
+def test_a_tiny_index_is_searched_by_the_interpreted_kernels(tiny_index, tmp_path):
+    """A one-shot search of a tiny index compiles nothing and answers as the compiled kernels do."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    query = "document length postings"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    env.pop("NUMBA_DISABLE_JIT", None)
+    out = subprocess.run([sys.executable, "-c", "from winnow.cli.app import main; main()", "search", str(tiny_index),
+                          query, "--json", "-k", "5"], env=env, capture_output=True, text=True, check=True)
+    hits = json.loads(out.stdout)["hits"]
+    expected = Searcher(tiny_index).search(query, k=5)
+    assert [h["id"] for h in hits] == list(expected.ids)
+    assert [h["score"] for h in hits] == [round(float(s), 4) for s in expected.scores]
+    assert not (tmp_path / "numba-cache").exists()  # no kernel was compiled
