@@ -40,12 +40,16 @@ def _model_fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def onnx_path(folder: Path, pooling: str, activation: str, quantize: str) -> Path:
-    """Where the exported graph for these settings lives (it may not exist yet)."""
-    name = f"winnow-splade-{pooling}-{activation}{'-int8' if quantize == 'int8' else ''}.onnx"
+def graph_path(folder: Path, name: str) -> Path:
+    """Where the graph file ``name`` exported from the model in ``folder`` lives (it may not exist yet)."""
     if os.access(folder, os.W_OK) and folder.stat().st_mode & 0o222:
         return folder / "onnx" / name
     return cache_root() / _model_fingerprint(folder) / name
+
+
+def onnx_path(folder: Path, pooling: str, activation: str, quantize: str) -> Path:
+    """Where the exported graph for these settings lives (it may not exist yet)."""
+    return graph_path(folder, f"winnow-splade-{pooling}-{activation}{'-int8' if quantize == 'int8' else ''}.onnx")
 
 
 def export_onnx(folder: Path, pooling: str, activation: str, path: Path) -> None:

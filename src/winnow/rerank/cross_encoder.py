@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -46,7 +45,6 @@ ACTIVATIONS = {
     "torch.nn.modules.activation.Tanh": np.tanh,
 }
 ONNX_NAME = "winnow-cross-encoder.onnx"
-ONNX_OPSET = 17
 
 
 class CrossEncoderModel:
@@ -232,17 +230,12 @@ def _onnx_logits(folder: Path, threads: int):
     return logits
 
 
-def _onnx_path(folder: Path) -> Path:
-    from winnow.encode.onnx_backend import _model_fingerprint, cache_root
-
-    if os.access(folder, os.W_OK) and folder.stat().st_mode & 0o222:
-        return folder / "onnx" / ONNX_NAME
-    return cache_root() / _model_fingerprint(folder) / ONNX_NAME
-
-
 def _ensure_onnx(folder: Path) -> Path:
     """The cached ONNX graph of the model's logits, exported on first use."""
-    path = _onnx_path(folder)
+    from winnow.encode.onnx_backend import OPSET, graph_path
+    from winnow.fsutil import replacing
+
+    path = graph_path(folder, ONNX_NAME)
     if path.exists():
         return path
     torch = require("torch", "torch")
@@ -263,15 +256,8 @@ def _ensure_onnx(folder: Path) -> Path:
     axes = {0: "batch", 1: "tokens"}
     logger.info("exporting %s to ONNX at %s", folder, path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
-        with torch.inference_mode():
-            torch.onnx.export(Logits(), tuple(example[n] for n in names), tmp, input_names=names, output_names=["logits"],
-                              dynamic_axes={**{n: axes for n in names}, "logits": {0: "batch"}},
-                              opset_version=ONNX_OPSET, dynamo=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with torch.inference_mode(), replacing(path) as tmp:
+        torch.onnx.export(Logits(), tuple(example[n] for n in names), str(tmp), input_names=names,
+                          output_names=["logits"], dynamic_axes={**{n: axes for n in names}, "logits": {0: "batch"}},
+                          opset_version=OPSET, dynamo=False)
     return path
