@@ -24,7 +24,7 @@ def test_eval_compares_several_systems_in_one_table(tiny_beir, tmp_path):
     assert all(0 <= s["metrics"]["ndcg@10"] <= 1 and s["extras"]["mrt_ms"] > 0 for s in out["systems"])
     assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["run0.trec", "run1.trec", "run2.trec"]
-    table = runner.invoke(app, args[:-6] + ["--index-dir", str(tmp_path / "cache")])
+    table = runner.invoke(app, args[:-5])
     assert table.exit_code == 0 and "baseline" in table.stdout
 
 
