@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.index.conftest import scratch
 from tests.retrieve.test_searcher import SETTINGS, brute_force, corpora, queries, split
 from winnow.index.pruned import add_pruned_postings, prune_postings
 from winnow.retrieve.searcher import Approx, Searcher
@@ -20,7 +20,7 @@ from winnow.retrieve.searcher import Approx, Searcher
 def test_approx_scores_are_exact_and_unpruned_knobs_are_exact(write_vector_index, data, corpus, max_postings,
                                                               approx):
     rows, n_terms = corpus
-    with tempfile.TemporaryDirectory() as tmp:
+    with scratch() as tmp:
         path = write_vector_index(rows, n_terms, Path(tmp) / "ix")
         exact_searcher = Searcher(path, approx=Approx(candidates=data.draw(st.integers(0, 5))))
         add_pruned_postings(path, max_postings)

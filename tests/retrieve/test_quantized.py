@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.index.conftest import scratch
 from tests.retrieve.test_searcher import SETTINGS, corpora, queries, split
 from winnow.retrieve.searcher import EXACT_STRATEGIES, Searcher
 
@@ -17,7 +17,7 @@ from winnow.retrieve.searcher import EXACT_STRATEGIES, Searcher
 @given(data=st.data(), corpus=corpora())
 def test_exact_strategies_agree_bitwise_on_u8_impacts(write_vector_index, data, corpus):
     rows, n_terms = corpus
-    with tempfile.TemporaryDirectory() as tmp:
+    with scratch() as tmp:
         searcher = Searcher(write_vector_index(rows, n_terms, Path(tmp) / "ix", quantize="u8"))
         for query in data.draw(st.lists(queries(n_terms, len(rows)), min_size=1, max_size=4)):
             terms, weights, k = split(query)

@@ -3,7 +3,6 @@ whichever strategy (exhaustive, MaxScore, auto) answers."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.index.conftest import scratch
 from winnow.errors import WinnowError
 from winnow.retrieve.searcher import STRATEGIES, Searcher
 
@@ -82,7 +82,7 @@ def assert_hits_equal(hits, docnos, scores):
 @given(data=st.data(), corpus=corpora())
 def test_search_vector_equals_brute_force(write_vector_index, data, corpus):
     rows, n_terms = corpus
-    with tempfile.TemporaryDirectory() as tmp:
+    with scratch() as tmp:
         searcher = Searcher(write_vector_index(rows, n_terms, Path(tmp) / "ix"))
         for query in data.draw(st.lists(queries(n_terms, len(rows)), min_size=1, max_size=4)):
             terms, weights, k = split(query)
@@ -98,7 +98,7 @@ def test_search_vectors_batch_equals_single_and_brute_force(write_vector_index, 
     batch = data.draw(st.lists(queries(n_terms, len(rows)), min_size=1, max_size=6))
     k = data.draw(st.integers(0, len(rows) + 5))  # one k for the whole batch
     vectors = [split(q)[:2] for q in batch]
-    with tempfile.TemporaryDirectory() as tmp:
+    with scratch() as tmp:
         searcher = Searcher(write_vector_index(rows, n_terms, Path(tmp) / "ix"))
         strategy = data.draw(st.sampled_from(STRATEGIES))
         results = searcher.search_vectors(vectors, k, threads=threads, strategy=strategy)
