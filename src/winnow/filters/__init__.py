@@ -16,6 +16,7 @@ year. A test on a multi-valued keyword field holds when any of its values passes
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Mapping
 
 from winnow.errors import FilterError
@@ -52,9 +53,7 @@ def parse_filter(spec: str | Mapping | Filter, max_depth: int = MAX_DEPTH, max_t
         except RecursionError:
             raise FilterError(f"nested deeper than {max_depth} levels") from None
     if isinstance(spec, str):
-        from winnow.filters.grammar import parse_text
-
-        result = parse_text(spec, max_depth)
+        result = _parse_text(spec, max_depth)
     elif isinstance(spec, Mapping):
         from winnow.filters.json_form import from_json
 
@@ -84,3 +83,11 @@ def _measure(f: Filter) -> tuple[int, int]:
     if isinstance(f, (Compare, Exists)):
         return 1, 1
     raise FilterError(f"not a filter: {f!r}")
+
+
+@lru_cache(maxsize=256)
+def _parse_text(text: str, max_depth: int) -> Filter:
+    """Parsed filter text; the same text again (a query log, a server) costs a lookup."""
+    from winnow.filters.grammar import parse_text
+
+    return parse_text(text, max_depth)

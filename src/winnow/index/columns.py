@@ -29,6 +29,7 @@ makes a filter read out of bounds.
 from __future__ import annotations
 
 import re
+import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from functools import cached_property
@@ -41,6 +42,7 @@ from winnow.errors import FilterError, IndexFormatError, InputError
 from winnow.filters.fields import FIELD_TYPES, INT64_MAX, INT64_MIN, FieldValueError, describe, infer_type, to_stored
 
 COLUMNS_VERSION = 1
+MASKS_KEPT = 16  # masks each segment keeps for repeated filters (n bytes each)
 _DTYPES = {"integer": np.int64, "float": np.float64, "date": np.int64, "boolean": np.uint8}
 _ROLES = {"keyword": ("dict", "offsets", "codes"), "keyword+multi": ("dict", "offsets", "indptr", "codes"),
           **{kind: ("values", "present") for kind in _DTYPES}}
@@ -352,6 +354,8 @@ class Columns:
                                    f"{self.n_docs} is not supported; rebuild the index")
         self.columns = {name: _open_column(self.folder, name, spec, self.n_docs) for name, spec in specs.items()}
         self.unfilterable = dict(schema.get("unfilterable") or {})
+        self._masks: dict[tuple, np.ndarray] = {}  # the last MASKS_KEPT masks, by filter (columns never change)
+        self._lock = threading.Lock()
 
     @property
     def types(self) -> dict[str, str]:
@@ -367,7 +371,8 @@ class Columns:
                 (they are missing in every document here).
 
         Returns:
-            A new ``bool`` array of length :attr:`n_docs`.
+            A new ``bool`` array of length :attr:`n_docs` (the last :data:`MASKS_KEPT` filters'
+            masks are kept, so a repeated filter costs a copy).
 
         Raises:
             FilterError: the filter names an unknown field or compares a field with a value
@@ -376,7 +381,19 @@ class Columns:
         from winnow.filters import parse_filter
         from winnow.filters.evaluate import evaluate
 
-        return evaluate(parse_filter(filter), lambda name: self.column(name, fields), self.n_docs)
+        f = parse_filter(filter)
+        key = (f, tuple(sorted((fields or {}).items())))
+        with self._lock:
+            cached = self._masks.pop(key, None)
+            if cached is not None:
+                self._masks[key] = cached  # most recently used last
+        if cached is None:
+            cached = evaluate(f, lambda name: self.column(name, fields), self.n_docs)
+            with self._lock:
+                self._masks[key] = cached
+                while len(self._masks) > MASKS_KEPT:
+                    self._masks.pop(next(iter(self._masks)))
+        return cached.copy()
 
     def column(self, name: str, fields: Mapping[str, str] | None = None):
         """The column of ``name`` (an all-missing one for a field only ``fields`` knows)."""
