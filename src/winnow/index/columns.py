@@ -180,10 +180,10 @@ class ColumnsWriter:
         elif buf.kind == "integer" and kind == "float":
             buf.widen()
         elif not (buf.kind == kind or (buf.kind, kind) in (("float", "integer"), ("keyword", "date"))):
-            hint = "keyword" if "keyword" in (buf.kind, kind) or "date" in (buf.kind, kind) else "float"
+            advice = (f"declare it a keyword (fields={{{name!r}: 'keyword'}}) or fix the document"
+                      if {buf.kind, kind} <= {"keyword", "date"} else "a field holds one type: fix the document")
             raise InputError(f"metadata field {name!r} holds {buf.kind} values (first in {buf.first}) but {doc} "
-                             f"has {value!r}, {describe(value)}; declare its type, e.g. "
-                             f"fields={{{name!r}: {hint!r}}}, or fix the document")
+                             f"has {value!r}, {describe(value)}; {advice}")
         if kind == "keyword":
             buf.add(docno, value)
             return
