@@ -44,6 +44,10 @@ def index_corpus(corpus: str | Path | Iterable[Document], out: str | Path, encod
 
     docs = open_corpus(corpus, skip_bad=skip_bad, skipped=skipped, **fields) if isinstance(corpus, (str, Path)) \
         else corpus
+    if encoder.partition(":")[0].strip().lower() == "dense":  # a vector index, not postings
+        from winnow.dense.index import build_dense_index
+
+        return build_dense_index(docs, encoder, out, store=store, progress=progress)
     return build_index(docs, build_encoder(encoder), out, batch_size=batch_size, quantize=quantize, store=store,
                        progress=progress, spec=encoder)
 
