@@ -25,7 +25,7 @@ def test_eval_compares_several_systems_in_one_table(tiny_beir, tmp_path):
     assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["run0.trec", "run1.trec", "run2.trec"]
     table = runner.invoke(app, args[:-5])
-    assert table.exit_code == 0 and "baseline" in table.stdout
+    assert table.exit_code == 0 and "Holm-Bonferroni" in table.stdout
 
 
 def test_index_several_encoders_then_tune_then_search(tiny_beir, tmp_path):
