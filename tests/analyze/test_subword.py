@@ -67,7 +67,7 @@ def test_bm25_index_keeps_its_tokenizer(tokenizer_file, tmp_path, how):
     Path(source).unlink()  # the index must not depend on the original file
 
     searcher = Searcher(tmp_path / "ix")
-    assert (tmp_path / "ix" / "tokenizer.json").is_file()
+    assert (searcher.index.query_dir / "tokenizer.json").is_file()
     assert set(searcher.index.vocabulary) == {"the", "dog", "##s", "run", "fast", "cat", "jump", "##ed", "##ning"}
     terms, weights = searcher.encode("running running dogs zebra")
     vocab = searcher.index.vocabulary

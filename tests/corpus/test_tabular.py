@@ -60,7 +60,7 @@ def test_fmt_overrides_the_extension(tmp_path: Path):
 def test_unknown_format(tmp_path: Path):
     path = tmp_path / "docs.txt"
     path.write_text("x")
-    with pytest.raises(InputError, match=r"unknown corpus extension '\.txt'; pass fmt= one of"):
+    with pytest.raises(InputError, match=r"unknown corpus extension '\.txt': name the file \*\.jsonl"):
         read_records(path)
     with pytest.raises(InputError, match="unknown corpus format 'xml'"):
         read_records(path, fmt="xml")
@@ -217,3 +217,39 @@ def test_open_corpus_folder_without_corpus(tmp_path: Path):
     with pytest.raises(InputError, match="folder has no corpus.jsonl") as error:
         open_corpus(tmp_path)
     assert_at(error, tmp_path, None)
+
+
+def test_skip_bad_skips_a_stray_quote_alone(tmp_path: Path):
+    """Regression: a stray quote on line 3 of 1,003 rows swallowed the rest of the file as one field."""
+    rows = [f"d{i},text number {i}" for i in range(1002)]
+    rows[1] = 'd1,"a stray quote opens this field'
+    path = tmp_path / "docs.csv"
+    path.write_text("_id,text\n" + "\n".join(rows) + "\n")
+    skipped: list = []
+    docs = list(read_records(path, title_field=None, skip_bad=True, skipped=skipped))
+    assert len(docs) == 1001 and [d.id for d in docs[:2]] == ["d0", "d2"]
+    assert [line for _, line, _ in skipped] == [3]
+    with pytest.raises(InputError) as error:
+        list(read_records(path, title_field=None))
+    assert error.value.line == 3
+
+
+@pytest.mark.parametrize("name", ["docs.jsonl.gz", "docs.csv.gz", "docs.tsv.gz"])
+def test_gzipped_text_formats(tmp_path: Path, name: str):
+    import gzip
+
+    plain = _write(tmp_path / name[:-3], RECORDS)
+    packed = tmp_path / name
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert list(read_records(packed, **FIELDS)) == list(read_records(plain, **FIELDS))
+    packed.write_bytes(b"not gzip at all")
+    with pytest.raises(InputError):
+        list(read_records(packed, **FIELDS))
+
+
+def test_headerless_two_column_tsv_is_id_and_text(tmp_path: Path):
+    """MS MARCO's collection.tsv: ``pid<TAB>passage`` with no header row."""
+    path = tmp_path / "collection.tsv"
+    path.write_text("0\tThe presence of communication\n1\tThe Manhattan Project\n")
+    docs = list(read_records(path, title_field=None))
+    assert [(d.id, d.text) for d in docs] == [("0", "The presence of communication"), ("1", "The Manhattan Project")]

@@ -17,10 +17,13 @@ from winnow.analyze.stopwords import STOPWORDS
 from winnow.errors import WinnowError
 
 _IDEO = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs: one token each, as Lucene does
+# Combining marks stay inside their word (UAX#29 WB4: Extend), so a decomposed "cre\u0300me" is one token.
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _LETTER = rf"[^\W\d_{_IDEO}]"
+_WORD = rf"[^\W{_IDEO}]+(?:[{_MARKS}]+[^\W{_IDEO}]*)*"
 # UAX#29 WB6/7 (letter MidLetter letter) and WB11/12 (digit MidNum digit) joiners.
 _JOIN = rf"(?:(?<={_LETTER})[.'’:·](?={_LETTER})|(?<=\d)[.,;'’](?=\d))"
-TOKEN_PATTERN = rf"[{_IDEO}]|[^\W{_IDEO}]+(?:{_JOIN}[^\W{_IDEO}]+)*"
+TOKEN_PATTERN = rf"[{_IDEO}]|{_WORD}(?:{_JOIN}{_WORD})*"
 # Lucene's EnglishPossessiveFilter drops a token-final 's; removing it from the text first is the same.
 _POSSESSIVE = partial(re.compile(r"(?<=\w)['’][sS](?![\w.'’:·]\w)").sub, "")
 _MAX_STEM_CACHE = 1 << 20
@@ -33,7 +36,8 @@ class WordAnalyzerConfig:
     Attributes:
         pattern: regular expression matching one token.
         lowercase: fold case.
-        normalization: Unicode normal form applied first (``NFKC``, ``NFC``...) or ``None``.
+        normalization: Unicode normal form applied first (``NFC``, the default, so that ``café``
+            typed precomposed or as ``cafe`` + U+0301 is one term; ``NFKC``...) or ``None``.
         possessive: strip a trailing ``'s`` (Lucene's EnglishPossessiveFilter).
         stopwords: a built-in list name (``lucene``, ``none``), an explicit list, or ``None``.
         stemmer: a PyStemmer algorithm (``porter`` = Lucene's PorterStemFilter, ``english`` =
@@ -43,7 +47,7 @@ class WordAnalyzerConfig:
 
     pattern: str = TOKEN_PATTERN
     lowercase: bool = True
-    normalization: str | None = None
+    normalization: str | None = "NFC"
     possessive: bool = True
     stopwords: str | tuple[str, ...] = "lucene"
     stemmer: str | None = "porter"

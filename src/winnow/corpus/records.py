@@ -73,6 +73,36 @@ def check_file(path: str | Path) -> Path:
     return path
 
 
+def open_binary(path: Path):
+    """Open a file for reading bytes, decompressing it on the fly when its name ends in ``.gz``."""
+    if path.suffix.lower() == ".gz":
+        import gzip
+
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def binary_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """``(line number, raw bytes)`` of a file, decompressed when gzipped.
+
+    Raises:
+        InputError: A compressed file is damaged or not compressed after all.
+    """
+    import zlib
+
+    with open_binary(path) as f:
+        number = 0
+        while True:
+            try:
+                raw = f.readline()
+            except (OSError, EOFError, zlib.error) as exc:
+                raise InputError(f"cannot read the compressed file ({exc})", str(path)) from None
+            if not raw:
+                return
+            number += 1
+            yield number, raw
+
+
 def decode_line(raw: bytes, path: str, line: int) -> str:
     """Decode one raw line as UTF-8, dropping a byte-order mark at the start of line 1.
 
@@ -96,15 +126,14 @@ def text_lines(path: Path, bad: BadRecords) -> Iterator[tuple[int, str]]:
     Lines are split on ``\\n`` only and decoded one by one, so an undecodable line
     is reported with its number (and, in skip mode, skipped alone).
     """
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, 1):
-            try:
-                text = decode_line(raw, str(path), number).rstrip("\r\n")
-            except InputError as exc:
-                bad.report(exc)
-                continue
-            if text.strip():
-                yield number, text
+    for number, raw in binary_lines(path):
+        try:
+            text = decode_line(raw, str(path), number).rstrip("\r\n")
+        except InputError as exc:
+            bad.report(exc)
+            continue
+        if text.strip():
+            yield number, text
 
 
 def json_records(path: Path, bad: BadRecords) -> Iterator[tuple[int, dict]]:

@@ -11,10 +11,11 @@ Example:
 from __future__ import annotations
 
 import csv
+from collections import deque
 from pathlib import Path
 from typing import Iterator
 
-from winnow.corpus.records import BadRecords, Fields, check_file, decode_line, documents, json_records
+from winnow.corpus.records import BadRecords, Fields, binary_lines, check_file, decode_line, documents, json_records
 from winnow.errors import InputError, require
 from winnow.types import Document
 
@@ -35,9 +36,13 @@ def read_records(
     """Stream the documents of a JSON Lines, CSV, TSV or Parquet file.
 
     The format comes from the extension (``.jsonl`` and ``.json`` are read as
-    JSON Lines) unless ``fmt`` names it. CSV and TSV files need a header row
-    naming the fields and follow the :mod:`csv` module's quoting rules (fields
-    may be double-quoted, as pandas writes them); their values are strings.
+    JSON Lines) unless ``fmt`` names it; a further ``.gz`` (``docs.jsonl.gz``) is
+    decompressed as the file is read. CSV and TSV files need a header row
+    naming the fields, except a two-column TSV whose first row names neither
+    field, read as ``id<TAB>text`` rows (MS MARCO's ``collection.tsv``); they
+    follow the :mod:`csv` module's quoting rules (fields may be double-quoted,
+    as pandas writes them); their values are strings. With ``skip_bad``, a bad
+    row (a stray quote, say) is skipped alone: parsing resumes on its next line.
     Parquet needs the ``parquet`` extra (pyarrow).
 
     The id must be a string or an integer (turned into a string); the text must
@@ -98,6 +103,8 @@ def open_corpus(path: str | Path, **fields) -> Iterator[Document]:
     path = Path(path)
     if path.is_dir():
         corpus = path / "corpus.jsonl"
+        if not corpus.is_file() and (path / "corpus.jsonl.gz").is_file():
+            corpus = path / "corpus.jsonl.gz"
         if not corpus.is_file():
             raise InputError("folder has no corpus.jsonl; pass a BEIR dataset folder or a corpus file", str(path))
         path = corpus
@@ -105,51 +112,93 @@ def open_corpus(path: str | Path, **fields) -> Iterator[Document]:
 
 
 def _format(path: Path, fmt: str | None) -> str:
-    name = fmt if fmt is not None else path.suffix.lower().lstrip(".")
-    if name not in FORMATS:
-        given = f"format {fmt!r}" if fmt is not None else f"extension {path.suffix!r}"
-        raise InputError(f"unknown corpus {given}; pass fmt= one of {', '.join(FORMATS)}", str(path))
+    """The record format: ``fmt``, else the extension (``docs.jsonl``, ``docs.jsonl.gz``...)."""
+    suffixes = [x.lower().lstrip(".") for x in path.suffixes[-2:]]
+    gz = bool(suffixes) and suffixes[-1] == "gz"
+    name = fmt if fmt is not None else (suffixes[-2] if gz and len(suffixes) == 2 else (suffixes or [""])[-1])
+    if name not in FORMATS or (gz and name == "parquet"):
+        given = f"format {fmt!r}" if fmt is not None else f"extension {''.join(path.suffixes[-2:]) or '(none)'!r}"
+        raise InputError(f"unknown corpus {given}: name the file *.jsonl, *.json, *.csv, *.tsv or *.parquet "
+                         "(the text formats may be gzipped: *.jsonl.gz...)", str(path))
     return name
+
+
+class _Lines:
+    """The decoded lines of a CSV/TSV file for :mod:`csv`, with the numbers of those one record used.
+
+    After a bad record, the lines after its first one are read again (:meth:`replay`): a stray
+    quote must not swallow the rest of the file into one field.
+    """
+
+    def __init__(self, path: Path, undecodable: dict[int, InputError]):
+        self.path, self.undecodable = path, undecodable
+        self._file = binary_lines(path)
+        self._pending: deque = deque()
+        self._read = 0
+        self.window: list[tuple[int, str]] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self._pending:
+            number, text = self._pending.popleft()
+        else:
+            number, raw = next(self._file)  # StopIteration at the end, again after a replay
+            self._read = number
+            try:
+                text = decode_line(raw, str(self.path), number)
+            except InputError as exc:  # replaced so the rows around it still parse; its row is reported
+                self.undecodable[number] = exc
+                text = raw.decode("utf-8", "replace")
+        self.window.append((number, text))
+        return text
+
+    def replay(self) -> bool:
+        """Read the current record's lines after its first one again; whether there were any."""
+        window, self.window = self.window, []
+        self._pending.extendleft(reversed(window[1:]))
+        return len(window) > 1
 
 
 def _csv_records(path: Path, fields: Fields, delimiter: str, bad: BadRecords) -> Iterator[tuple[int, dict]]:
     undecodable: dict[int, InputError] = {}
-
-    def lines() -> Iterator[str]:
-        # Undecodable lines are replaced so that the rows around them still parse;
-        # the row that spans one is reported bad below.
-        with open(path, "rb") as f:
-            for number, raw in enumerate(f, 1):
-                try:
-                    yield decode_line(raw, str(path), number)
-                except InputError as exc:
-                    undecodable[number] = exc
-                    yield raw.decode("utf-8", "replace")
-
-    reader = csv.reader(lines(), delimiter=delimiter, strict=True)
-    header = _header(reader, path, fields, undecodable)
+    lines = _Lines(path, undecodable)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    header, first = _header(reader, path, fields, undecodable, delimiter)
+    if first is not None:
+        yield 1, first
     while True:
-        start = reader.line_num + 1
+        lines.window = []
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
+            start = lines.window[0][0] if lines.window else lines._read
             bad.report(InputError(f"malformed row: {exc}", str(path), start))
+            lines.replay()
+            reader = csv.reader(lines, delimiter=delimiter, strict=True)
             continue
         if not row:
             continue
-        decode_error = next((undecodable[n] for n in range(start, reader.line_num + 1) if n in undecodable), None)
+        start = lines.window[0][0]
+        decode_error = next((undecodable[n] for n, _ in lines.window if n in undecodable), None)
         if decode_error is not None:
             bad.report(decode_error)
         elif len(row) != len(header):
             reason = f"expected {len(header)} columns as in the header, found {len(row)}"
             bad.report(InputError(reason, str(path), start))
+            if lines.replay():  # a quote opened in this row may have taken the next lines
+                reader = csv.reader(lines, delimiter=delimiter, strict=True)
         else:
             yield start, dict(zip(header, row))
 
 
-def _header(reader, path: Path, fields: Fields, undecodable: dict[int, InputError]) -> list[str]:
+def _header(reader, path: Path, fields: Fields, undecodable: dict[int, InputError],
+            delimiter: str) -> tuple[list[str], dict | None]:
+    """The column names and, for a header-less two-column TSV (``id<TAB>text``, as MS MARCO's
+    ``collection.tsv``), the first record."""
     try:
         header = next((row for row in reader if row), None)
     except csv.Error as exc:
@@ -158,8 +207,11 @@ def _header(reader, path: Path, fields: Fields, undecodable: dict[int, InputErro
         raise InputError("empty corpus: no header row", str(path))
     if undecodable:
         raise undecodable[min(undecodable)]
+    if delimiter == "\t" and len(header) == 2 and fields.id not in header and fields.text not in header:
+        columns = [fields.id, fields.text]
+        return columns, dict(zip(columns, header))
     _check_columns(header, fields, str(path), reader.line_num)
-    return header
+    return header, None
 
 
 def _check_columns(columns: list[str], fields: Fields, path: str, line: int | None) -> None:
