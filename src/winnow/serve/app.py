@@ -299,14 +299,26 @@ class Writes:
     def _writer(self, entry: Served):
         import winnow
 
+        encoder = self.encoders.get(entry.name) or _in_process_encoder(entry.current())
         deadline = time.monotonic() + self.WAIT_S
         while True:  # another worker may hold the index's write lock for a moment
             try:
-                return winnow.open_writer(entry.path, self.encoders.get(entry.name))
+                return winnow.open_writer(entry.path, encoder)
             except WinnowError as exc:
                 if time.monotonic() > deadline:
                     raise ApiError(409, "index_busy", str(exc)) from None
                 time.sleep(0.02)
+
+
+def _in_process_encoder(searcher):
+    """BM25's document encoder analysing in this process: forking analysis workers from a server's
+    threads can deadlock the child (``None``: the writer builds the index's encoder itself)."""
+    from winnow.encode.registry import build_encoder
+
+    spec = searcher.index.manifest.get("spec")
+    if searcher.index.encoder_kind != "bm25" or not spec:
+        return None
+    return build_encoder(spec, workers="1")
 
 
 def _authorize(request: Request, token: str | None) -> None:
