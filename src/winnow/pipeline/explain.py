@@ -2,10 +2,11 @@
 
 A fusion's explanation lists each input's rank, score and contribution to the fused score, each
 with the input's own explanation (so a BM25 + learned sparse hybrid shows both term breakdowns).
-An input's contribution is its marginal effect: the fused score minus the fused score the
-document gets when that input does not retrieve it. For additive fusions (RRF, CombSUM, convex
-combinations) the contributions add up to the fused score whenever the document is not an input's
-extreme score (where removing it would move a min-max bound).
+An input's contribution is the fused score of the document when that input's run is fused with
+empty runs: its own term of the fusion, normalised exactly as in the full fusion. For the additive
+fusions (RRF, convex combinations, CombSUM) the contributions add up to the fused score; CombMNZ
+multiplies the sum by the number of inputs that retrieved the document, so its shares are scaled
+to the fused score (and the explanation says so).
 
 Example::
 
@@ -67,27 +68,32 @@ def _explain_fusion(fusion, query: str, doc_ids: Sequence[str]) -> list[Explanat
     queries = [Query("0", query)]
     runs = [r.retrieve(queries, fusion.depth, None) for r in fusion.retrievers]
     floors = [r.score_floor for r in fusion.retrievers]
+    empty = Run({"0": Hits.empty("0")})
 
     def fused(inputs: list[Run]) -> dict[str, float]:
         return fuse(inputs, fusion.method, floors=floors, **fusion.params)["0"].to_dict()
 
     total = fused(runs)
+    # each input alone, the others empty: its own term of the fused sum, normalised as in the fusion
+    alone = [fused([run if j == i else empty for j, run in enumerate(runs)]) for i in range(len(runs))]
     inner = [_inner(r, query, [d for d in doc_ids if d in run["0"].ids]) for r, run in zip(fusion.retrievers, runs)]
     out = []
     for doc_id in doc_ids:
         if doc_id not in total:
             raise UnknownDocument(f"{fusion.name}: {doc_id!r} is in no input's top {fusion.depth} for this query")
+        shares = [a.get(doc_id, 0.0) for a in alone]
+        note = ""
+        if not np.isclose(sum(shares), total[doc_id], rtol=1e-9, atol=1e-12) and sum(shares):
+            scale = total[doc_id] / sum(shares)  # CombMNZ multiplies the sum by the number of inputs that found it
+            shares = [x * scale for x in shares]
+            note = f"shares scaled by {scale:g} to the fused score"
         parts = []
-        for i, (retriever, run) in enumerate(zip(fusion.retrievers, runs)):
+        for retriever, run, share, own in zip(fusion.retrievers, runs, shares, inner):
             hits = run["0"]
-            if doc_id not in hits.ids:
-                parts.append(Part(retriever.name, None, None, 0.0, None))
-                continue
-            rank = hits.ids.index(doc_id)
-            without = fused([*runs[:i], Run({"0": _drop(hits, rank)}, run.name), *runs[i + 1:]])
-            parts.append(Part(retriever.name, rank + 1, float(hits.scores[rank]),
-                              total[doc_id] - without.get(doc_id, 0.0), inner[i].get(doc_id)))
-        out.append(Explanation(doc_id, fusion.name, float(total[doc_id]), (), tuple(parts)))
+            rank = hits.ids.index(doc_id) if doc_id in hits.ids else None
+            parts.append(Part(retriever.name, None if rank is None else rank + 1,
+                              None if rank is None else float(hits.scores[rank]), share, own.get(doc_id)))
+        out.append(Explanation(doc_id, fusion.name, float(total[doc_id]), (), tuple(parts), note))
     return out
 
 
@@ -97,9 +103,3 @@ def _inner(retriever: Retriever, query: str, doc_ids: list[str]) -> dict[str, Ex
         return {e.doc_id: e for e in explain_many(retriever, query, doc_ids)}
     except WinnowError:
         return {}
-
-
-def _drop(hits: Hits, rank: int) -> Hits:
-    keep = np.arange(len(hits)) != rank
-    docnos = None if hits.docnos is None else hits.docnos[keep]
-    return Hits(hits.ids[:rank] + hits.ids[rank + 1:], hits.scores[keep], docnos, hits.qid)
