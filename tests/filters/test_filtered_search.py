@@ -122,20 +122,17 @@ def test_segments_keep_the_index_field_types(vector_corpus, tmp_path):
     rows = [{0: 1.0}] * 4
     docs, encoder = vector_corpus(rows, 1)
     docs = [Document(d.id, d.text, d.title, m) for d, m in
-            zip(docs, [{"year": 2020}, {"venue": "ACL"}, {"year": "2020a"}, {"year": 2021.5, "venue": "EMNLP"}])]
+            zip(docs, [{"year": 2020}, {"venue": "ACL"}, {"year": 2021.5, "venue": "EMNLP"}, {"year": "2020a"}])]
+    terms, weights = np.array([0], np.int32), np.array([1.0], np.float32)
     with open_writer(tmp_path / "ix", encoder, fresh=True) as writer:
-        writer.add(docs[:1])
-        writer.commit()
-        writer.add(docs[1:2])  # no year here: missing in this segment, still an integer field
-        writer.commit()
-        with pytest.raises(InputError, match="metadata field 'year' holds integer values \\(first in earlier "
-                                             "segments of the index\\) but document '2' has '2020a', a string"):
-            writer.add(docs[2:3])
-        writer.add(docs[3:])
-        writer.commit()
+        for lo, hi in ((0, 1), (1, 2), (2, 3)):  # the second segment has no year: missing there, still a field
+            writer.add(docs[lo:hi])
+            writer.commit()
+        with pytest.raises(InputError, match="metadata field 'year' holds float values \\(first in earlier "
+                                             "segments of the index\\) but document '3' has '2020a', a string"):
+            writer.add(docs[3:])
         searcher = Searcher(tmp_path / "ix")
-        terms, weights = np.array([0], np.int32), np.array([1.0], np.float32)
-        assert searcher.search_vector(terms, weights, 5, filter="year > 2020").ids == ("3",)
+        assert searcher.search_vector(terms, weights, 5, filter="year > 2020").ids == ("2",)
         assert searcher.search_vector(terms, weights, 5, filter="not year exists").ids == ("1",)
         writer.merge()
         writer.commit()
