@@ -90,6 +90,16 @@ def test_values_that_do_not_fit_name_document_and_field(tmp_path, docs, fields, 
         write(tmp_path, docs, fields)
 
 
+def test_declared_types_read_text_cells(tmp_path):
+    rows = [{"year": "2020", "score": " 2.5", "oa": "TRUE", "d": "2021-06-01"}, {"year": "1999", "oa": "false"}]
+    columns = Columns(tmp_path, write(tmp_path, rows, {"year": "integer", "score": "float", "oa": "boolean",
+                                                       "d": "date"}))
+    assert columns.mask("year >= 2000 and score > 2 and oa == true and d exists").tolist() == [True, False]
+    assert columns.mask("oa == false").tolist() == [False, True]
+    with pytest.raises(InputError, match="^metadata field 'year' of document 'd0': '20x' does not spell an integer"):
+        write(tmp_path, [{"year": "20x"}], {"year": "integer"})
+
+
 def test_empty_segment_and_fields_without_values(tmp_path):
     schema = write(tmp_path, [], {"year": "integer", "venue": "keyword"})
     columns = Columns(tmp_path, schema)

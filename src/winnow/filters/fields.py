@@ -105,6 +105,26 @@ def to_stored(value: object, kind: str) -> int | float | str:
     raise FieldValueError(f"{value!r} ({describe(value)}) is not of type {kind}")
 
 
+def from_text(text: str, kind: str) -> int | float | bool:
+    """The number or boolean a CSV/TSV cell spells, for a field declared ``integer``, ``float`` or
+    ``boolean`` (``2020``, ``-1.5e3``, ``true``/``false``, any case).
+
+    Raises:
+        FieldValueError: the text does not spell a value of the type.
+    """
+    word = text.strip()
+    try:
+        if kind == "integer":
+            return int(word)
+        if kind == "float":
+            return float(word)
+    except ValueError:
+        pass
+    if kind == "boolean" and word.lower() in ("true", "false"):
+        return word.lower() == "true"
+    raise FieldValueError(f"{text!r} does not spell {'an' if kind == 'integer' else 'a'} {kind}")
+
+
 def describe(value: object) -> str:
     """A value's kind in words, for error messages."""
     if isinstance(value, bool):

@@ -39,7 +39,8 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from winnow.errors import FilterError, IndexFormatError, InputError
-from winnow.filters.fields import FIELD_TYPES, INT64_MAX, INT64_MIN, FieldValueError, describe, infer_type, to_stored
+from winnow.filters.fields import (FIELD_TYPES, INT64_MAX, INT64_MIN, FieldValueError, describe, from_text, infer_type,
+                                   to_stored)
 
 COLUMNS_VERSION = 1
 MASKS_KEPT = 16  # masks each segment keeps for repeated filters (n bytes each)
@@ -105,7 +106,8 @@ class ColumnsWriter:
     Args:
         folder: the segment folder (files ``col-*.npy`` are written there by :meth:`close`).
         fields: ``{name: type}`` with types from ``keyword integer float boolean date``: only
-            these fields are stored, and a value that does not fit raises :class:`InputError`.
+            these fields are stored, and a value that does not fit raises :class:`InputError`
+            (text spelling a number or boolean fits: CSV and TSV cells are text).
             ``None`` infers every field's type from its first non-null value: ``bool`` boolean,
             ``int`` integer (widened to float if a float comes later), ``float`` float, an ISO
             8601 date string (``2021-06-01``, ``2021-06-01T12:30:00Z``) date, another string or a
@@ -164,6 +166,8 @@ class ColumnsWriter:
             buf.add(docno, value)
             return
         try:
+            if isinstance(value, str) and buf.kind in ("integer", "float", "boolean"):
+                value = from_text(value, buf.kind)  # a declared type reads text cells (CSV, TSV)
             buf.add(docno, to_stored(value, buf.kind))
         except FieldValueError as exc:
             raise InputError(f"metadata field {name!r} of {doc}: {exc} (the field is declared {buf.kind})") from None
