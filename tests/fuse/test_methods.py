@@ -140,6 +140,8 @@ def test_three_runs_and_empty_rankings():
     (lambda: fuse([A, B], "convex", norm="tm2c2", floors=[0]), "floors"),
     (lambda: fuse([A, Run.from_dict({"q1": {"a": float("nan")}}, "N")], "rrf"), "NaN"),
     (lambda: fuse([A, Run({"q1": Hits(("a", "a"), np.ones(2), None, "q1")}, "D")], "rrf"), "twice"),
+    (lambda: fuse([Run({"q1": Hits(("e", "f", "e"), np.ones(3), None, "q1")}, "D"), B], "rrf"), "twice"),
+    (lambda: fuse([A, Run({"q1": Hits(("e", "b", "e"), np.ones(3), None, "q1")}, "D"), B], "rrf"), "twice"),
 ])
 def test_bad_input_is_refused(bad, match):
     with pytest.raises(WinnowError, match=match):

@@ -3,15 +3,15 @@ vectorised array operations over all queries at once.
 
 Each (query, document) pair of the union gets a *slot*: an integer position, numbered query by
 query, so one run's hits become an array of slots and a fused score is an array over slots.
-Document ids are mapped to slots through one dictionary per query (the only per-document Python
-work), and the final ranking is one ``lexsort`` over all queries.
+Document ids are mapped to slots through one dictionary per query, built from the runs' id tuples
+in C (no Python call per document), and the final ranking is a compiled stable sort per query.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain, count
-from typing import Sequence
+from itertools import chain, islice
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -35,6 +35,7 @@ class Union:
             (``len(qids) + 1`` entries).
         scores: per run, its scores as float64, aligned with ``slots``.
         floors: per run, the lowest score its retriever can give (``None`` when unknown).
+        used: per slot, whether it is the slot of its (query, document) pair.
     """
 
     names: tuple[str, ...]
@@ -45,6 +46,7 @@ class Union:
     offsets: tuple[np.ndarray, ...]
     scores: tuple[np.ndarray, ...]
     floors: tuple[float | None, ...]
+    used: np.ndarray
 
     @property
     def n_runs(self) -> int:
@@ -93,24 +95,42 @@ def align(runs: Sequence[Run], floors: Sequence[float | None] | None = None) -> 
         raise WinnowError(f"fusion needs at least two Runs, got {[type(r).__name__ for r in runs]}")
     floors = _check_floors(floors, len(runs))
     qids = tuple(dict.fromkeys(chain.from_iterable(runs)))
-    slot_parts: list[list] = [[] for _ in runs]
+    slot_parts: list[list[Iterable[int]]] = [[] for _ in runs]
     score_parts: list[list[np.ndarray]] = [[] for _ in runs]
     lengths = [[0] * len(qids) for _ in runs]
     id_parts: list[Sequence[str]] = []
-    base = 0
+    n_union = base = 0
     for qi, qid in enumerate(qids):
-        seen: dict[str, int] = {}
+        present = []  # (run, its ids, its first slot)
         for r, run in enumerate(runs):
             hits = run.get(qid)
-            if not hits:
-                continue
-            # consumed later, run by run: by then the earlier runs have filled ``seen``
-            slot_parts[r].append(map(seen.setdefault, hits.ids, count(base)))
-            score_parts[r].append(hits.scores)
-            id_parts.append(hits.ids)
-            lengths[r][qi] = n = len(hits.ids)
-            base += n
-    per_query = np.sum(lengths, axis=0, dtype=np.int64) if qids else np.zeros(0, np.int64)
+            if hits:
+                present.append((r, hits.ids, base))
+                score_parts[r].append(hits.scores)
+                id_parts.append(hits.ids)
+                lengths[r][qi] = len(hits.ids)
+                base += len(hits.ids)
+        if not present:
+            continue
+        # Filled from the last run to the first, so that every id ends with the slot of the first
+        # run that holds it, and the last run's ids come first in the dictionary's order.
+        r, ids, start = present[-1]
+        seen = dict(zip(ids, range(start, start + len(ids))))
+        if len(seen) != len(ids):
+            raise WinnowError(f"run {runs[r].name!r} lists a document twice for query {qid!r}; "
+                              f"a ranking holds each id once")
+        for _, ids, start in reversed(present[:-1]):
+            seen.update(zip(ids, range(start, start + len(ids))))
+        n_union += len(seen)
+        # iterated after the loop, when ``seen`` is complete
+        r, ids, start = present[0]
+        slot_parts[r].append(range(start, start + len(ids)))
+        for r, ids, _ in present[1:-1]:
+            slot_parts[r].append(map(seen.__getitem__, ids))
+        if len(present) > 1:
+            r, ids, _ = present[-1]
+            slot_parts[r].append(islice(seen.values(), len(ids)))
+    used = np.zeros(base, bool)
     slots, offsets, scores = [], [], []
     for r, run in enumerate(runs):
         offset = np.zeros(len(qids) + 1, np.int64)
@@ -118,26 +138,28 @@ def align(runs: Sequence[Run], floors: Sequence[float | None] | None = None) -> 
         slots.append(np.fromiter(chain.from_iterable(slot_parts[r]), np.int64, count=int(offset[-1])))
         scores.append(np.concatenate(score_parts[r], dtype=np.float64) if score_parts[r] else np.zeros(0))
         offsets.append(offset)
-        _check_run(run, slots[-1], scores[-1], base)
-    ids = np.empty(base, dtype=object)
-    ids[:] = list(chain.from_iterable(id_parts))
-    return Union(tuple(r.name for r in runs), qids, ids,
-                 np.repeat(np.arange(len(qids)), per_query), tuple(slots), tuple(offsets), tuple(scores), floors)
+        used[slots[-1]] = True
+        if not np.isfinite(scores[-1]).all():
+            raise WinnowError(f"run {run.name!r} holds a score that is NaN or infinite; fusion needs finite scores")
+    _check_unique(runs, slots, used, n_union)
+    ids = np.fromiter(chain.from_iterable(id_parts), dtype=object, count=base)
+    per_query = np.sum(lengths, axis=0, dtype=np.int64) if qids else np.zeros(0, np.int64)
+    return Union(tuple(r.name for r in runs), qids, ids, np.repeat(np.arange(len(qids)), per_query),
+                 tuple(slots), tuple(offsets), tuple(scores), floors, used)
 
 
 def rank(union: Union, fused: np.ndarray, name: str) -> Run:
     """Rank each query's documents by ``fused`` (one score per slot), best first, ties by lower id."""
-    used = np.zeros(union.n_slots, bool)
-    for slots in union.slots:
-        used[slots] = True
-    slots = np.flatnonzero(used)
+    from winnow.fuse.kernels import order_segments
+
+    slots = np.flatnonzero(union.used)  # query by query
     scores, queries = fused[slots], union.slot_query[slots]
-    order = np.lexsort((-scores, queries))
+    bounds = np.zeros(len(union.qids) + 1, np.int64)
+    np.cumsum(np.bincount(queries, minlength=len(union.qids)), out=bounds[1:])
+    order = order_segments(-scores, bounds)
     _break_ties(order, scores, queries, slots, union.ids)
     slots, scores = slots[order], scores[order]
     ids = union.ids[slots].tolist()
-    bounds = np.zeros(len(union.qids) + 1, np.int64)
-    np.cumsum(np.bincount(queries, minlength=len(union.qids)), out=bounds[1:])
     bounds = bounds.tolist()
     return Run({qid: Hits(tuple(ids[bounds[i]:bounds[i + 1]]), scores[bounds[i]:bounds[i + 1]], None, qid)
                 for i, qid in enumerate(union.qids)}, name)
@@ -179,8 +201,12 @@ def _check_floors(floors, n_runs: int) -> tuple[float | None, ...]:
     return tuple(None if f is None else float(f) for f in floors)
 
 
-def _check_run(run: Run, slots: np.ndarray, scores: np.ndarray, n_slots: int) -> None:
-    if not np.isfinite(scores).all():
-        raise WinnowError(f"run {run.name!r} holds a score that is NaN or infinite; fusion needs finite scores")
-    if len(slots) and np.bincount(slots, minlength=n_slots).max() > 1:
-        raise WinnowError(f"run {run.name!r} lists a document twice for one query; a ranking holds each id once")
+def _check_unique(runs: Sequence[Run], slots: Sequence[np.ndarray], used: np.ndarray, n_union: int) -> None:
+    """Refuse an id listed twice in one query of a run that the dictionary pass cannot catch: in
+    the first run it leaves one of the run's own slots outside the union, in a middle run it maps
+    two hits to one slot (the last run is checked as its dictionary is built)."""
+    twice = [run.name for run, s in zip(runs[1:-1], slots[1:-1]) if len(s) and np.bincount(s).max() > 1]
+    if twice or int(np.count_nonzero(used)) != n_union:
+        names = twice or [run.name for run in runs]
+        raise WinnowError(f"a run lists a document twice for one query ({', '.join(names)}); "
+                          f"a ranking holds each id once")
