@@ -140,3 +140,20 @@ def test_segments_keep_the_index_field_types(vector_corpus, tmp_path):
     assert len(searcher.index.segments) == 1
     assert searcher.index.field_types() == {"year": "float", "venue": "keyword"}
     assert searcher.search_vector(terms, weights, 5, filter='venue == "ACL" or year == 2020').ids == ("0", "1")
+
+
+def test_declared_fields_hold_for_every_segment(vector_corpus, tmp_path):
+    docs, encoder = vector_corpus([{0: 1.0}] * 3, 1)
+    metadata = [{"year": "2020", "venue": "ACL", "authors": [{"name": "A"}]}, {"year": "2018"}, {"year": " 2021 "}]
+    docs = [Document(d.id, d.text, d.title, m) for d, m in zip(docs, metadata)]
+    with open_writer(tmp_path / "ix", encoder, fresh=True, fields={"year": "integer"}) as writer:
+        writer.add(docs[:2])
+        writer.commit()
+    with open_writer(tmp_path / "ix", encoder) as writer:  # a later writer keeps the declared types
+        writer.add(docs[2:])
+        writer.commit()
+    searcher = Searcher(tmp_path / "ix")
+    terms, weights = np.array([0], np.int32), np.array([1.0], np.float32)
+    assert searcher.search_vector(terms, weights, 5, filter="year >= 2020").ids == ("0", "2")
+    with pytest.raises(FilterError, match="unknown field 'venue'; the index has metadata fields: year \\(integer\\)"):
+        searcher.search_vector(terms, weights, 5, filter="venue exists")

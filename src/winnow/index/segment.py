@@ -134,7 +134,8 @@ class _Spill:
 def build_segment(seg: Path, docs: Iterable[Document], encoder, vocab: Vocabulary, *, rescored: bool,
                   batch_size: int = 1000, store: bool = True, known: Callable[[list[str]], list[str]] = lambda _: [],
                   query_dir: Path | None = None, progress: Callable[[int], None] | None = None,
-                  field_types: Mapping[str, str] | None = None) -> dict | None:
+                  field_types: Mapping[str, str] | None = None, fields: Mapping[str, str] | None = None
+                  ) -> dict | None:
     """Encode ``docs`` into the new segment folder ``seg``; return its commit entry (None if no docs).
 
     Args:
@@ -143,12 +144,13 @@ def build_segment(seg: Path, docs: Iterable[Document], encoder, vocab: Vocabular
         known: which of a batch's ids the index already holds (ids must stay unique).
         query_dir: where the encoder saves its query-side files (the first segment of a build).
         field_types: the metadata field types of the index's other segments (new values must fit).
+        fields: the index's declared metadata field types (``None``: inferred).
     """
     seg.mkdir()
     spill = _Spill(seg, encoder.n_columns)
     ids = StringTableWriter(seg, "doc_ids")
     store_w = StringTableWriter(seg, "docstore") if store else None
-    columns = ColumnsWriter(seg, known=field_types)
+    columns = ColumnsWriter(seg, fields=fields, known=field_types)
     hashes: list[int] = []
     seen: set[str] = set()
 

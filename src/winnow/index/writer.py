@@ -24,7 +24,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -97,13 +97,16 @@ class IndexWriter:
         spec: the encoder spec string, recorded for later writers (fresh indexes only).
         quantize: ``None`` or ``"u8"`` (fresh indexes only; later writers keep the index's).
         store: keep title, text and metadata (fresh indexes only).
+        fields: declared metadata field types, ``{"year": "integer", ...}`` (fresh indexes only;
+            see :class:`~winnow.index.columns.ColumnsWriter`); ``None`` infers them.
         batch_size: documents per encoder call.
         merge_at: segments above which a commit merges the smallest neighbours first.
     """
 
     def __init__(self, path: str | Path, encoder=None, *, fresh: bool = False, spec: str | None = None,
                  quantize: str | None = None, store: bool = True, batch_size: int = 1000,
-                 merge_at: int = MAX_SEGMENTS):
+                 merge_at: int = MAX_SEGMENTS,
+                 fields: Mapping[str, str] | None = None):
         if quantize not in (None, "u8"):
             raise WinnowError(f"quantize must be None or 'u8', not {quantize!r}")
         self.path = index_folder(path)
@@ -111,7 +114,7 @@ class IndexWriter:
         old_v1 = self._check_folder(fresh)
         self._lock = WriterLock(self.path)
         try:
-            self._open(encoder, fresh, spec, quantize, store, old_v1)
+            self._open(encoder, fresh, spec, quantize, store, old_v1, fields)
         except BaseException:
             self._lock.release()
             raise
@@ -133,7 +136,7 @@ class IndexWriter:
             return [n for n in manifest.get("files", {}) if isinstance(n, str)] + ["manifest.json.tmp"]
         return []
 
-    def _open(self, encoder, fresh, spec, quantize, store, old_v1) -> None:
+    def _open(self, encoder, fresh, spec, quantize, store, old_v1, fields) -> None:
         self._remove_leftovers()
         gens = generations(self.path)
         self._base = load_commit(self.path, gens[0]) if gens else None
@@ -150,6 +153,7 @@ class IndexWriter:
 
                 encoder = build_encoder(spec)
             self.spec, self.quantize, self.store = spec, quantize, store
+            self.fields = None if fields is None else dict(fields)
             self.encoder_kind, self.encoder_config = encoder.kind, _jsonable(encoder.config())
             # BM25 impacts follow the index's statistics; an encoder carrying a larger collection's
             # statistics (a shard of a sharded index) scores with those instead, once.
@@ -160,6 +164,7 @@ class IndexWriter:
             self._query_dir = None  # the first segment's encoder writes the query-side files
         else:
             self.spec, self.store = base.get("spec"), bool(base.get("stored", True))
+            self.fields = base.get("fields")
             self.quantize = "u8" if base["impacts"].get("dtype") == "uint8" else None
             self.encoder_kind, self.encoder_config = base["encoder"]["kind"], base["encoder"]["config"]
             self.rescored = bool(base["impacts"].get("rescored"))
@@ -212,7 +217,8 @@ class IndexWriter:
             entry = build_segment(seg, docs, self.encoder, self.vocab, rescored=self.rescored,
                                   batch_size=self.batch_size, store=self.store, known=self._known,
                                   query_dir=query_dir, progress=progress,
-                                  field_types=field_types(e.get("columns") for e in self.segments))
+                                  field_types=field_types(e.get("columns") for e in self.segments),
+                                  fields=self.fields)
         except BaseException:
             shutil.rmtree(seg, ignore_errors=True)
             if query_dir is not None:
@@ -377,6 +383,7 @@ class IndexWriter:
             "encoder": {"kind": self.encoder_kind, "config": self.encoder_config},
             "spec": self.spec,
             "stored": self.store,
+            "fields": self.fields,
             "n_docs": n_live,
             "n_terms": len(self.vocab),
             "n_postings": sum(e["n_postings"] for e in self.segments),
@@ -561,7 +568,8 @@ def open_writer(path: str | Path, encoder=None, **options) -> IndexWriter:
 
 def build_index(docs: Iterable[Document], encoder, out: str | Path, *, batch_size: int = 1000,
                 quantize: str | None = None, store: bool = True,
-                progress: Callable[[int], None] | None = None, spec: str | None = None) -> IndexInfo:
+                progress: Callable[[int], None] | None = None, spec: str | None = None,
+                fields: Mapping[str, str] | None = None) -> IndexInfo:
     """Encode ``docs`` into the index folder ``out`` as one new commit.
 
     An index already at ``out`` is replaced by the new commit (its readers keep their snapshot);
@@ -576,6 +584,7 @@ def build_index(docs: Iterable[Document], encoder, out: str | Path, *, batch_siz
         store: keep title/text/metadata for display (ids are always kept).
         progress: called with the number of documents done after each batch.
         spec: the encoder spec string the encoder was built from, recorded in the commit.
+        fields: declared metadata field types (see :class:`IndexWriter`); ``None`` infers them.
     """
     start = time.perf_counter()
     folder = index_folder(out)
@@ -583,7 +592,7 @@ def build_index(docs: Iterable[Document], encoder, out: str | Path, *, batch_siz
     new = not existed or not any(folder.iterdir())
     try:
         with IndexWriter(folder, encoder, fresh=True, spec=spec, quantize=quantize, store=store,
-                         batch_size=batch_size) as writer:
+                         batch_size=batch_size, fields=fields) as writer:
             if writer.add(docs, progress) == 0:
                 raise InputError("empty corpus: no documents to index")
             writer.commit()
