@@ -23,7 +23,8 @@ def _best(scores: np.ndarray, docnos: np.ndarray, k: int) -> tuple[np.ndarray, n
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         kth = np.take_along_axis(scores, part, axis=1).min(axis=1)
         # argpartition picks among equal scores at the boundary arbitrarily: redo rows with such ties
-        tied = np.flatnonzero((scores >= kth[:, None]).sum(axis=1) > k)
+        # (a -inf boundary means fewer than k allowed documents, all of them already picked)
+        tied = np.flatnonzero(np.isfinite(kth) & ((scores >= kth[:, None]).sum(axis=1) > k))
         for row in tied:
             candidates = np.flatnonzero(scores[row] >= kth[row])
             cand_docnos = docnos[row, candidates] if docnos.ndim == 2 else docnos[candidates]
