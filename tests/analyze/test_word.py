@@ -86,3 +86,10 @@ def test_unknown_names_are_errors():
         WordAnalyzer(WordAnalyzerConfig(stopwords="klingon"))
     with pytest.raises(WinnowError, match="unknown analyzer kind"):
         analyzer_from_dict({"kind": "morse"})
+
+
+def test_nfc_and_combining_marks_make_one_term():
+    """Regression: ``cafe\u0301`` and ``café`` were different terms and ``cre\u0300me`` split in two."""
+    analyze = WordAnalyzer().analyze
+    assert analyze("cafe\u0301") == analyze("café") and analyze("cre\u0300me") == analyze("crème")
+    assert len(WordAnalyzer(WordAnalyzerConfig(normalization=None)).tokens("q\u0301x fin")) == 2

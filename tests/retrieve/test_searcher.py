@@ -183,3 +183,22 @@ def test_explain_contributions_sum_to_the_score(tiny_index):
         parts = searcher.explain(query, int(docno), top=100)
         assert parts == sorted(parts, key=lambda p: -p[1])
         assert sum(c for _, c in parts) == pytest.approx(float(score), rel=1e-5)
+
+
+def test_batch_with_huge_k_allocates_by_postings_not_documents(write_vector_index):
+    """Regression: a batch allocated (queries x min(k, documents)) outputs whatever matched."""
+    import tracemalloc
+
+    n_docs = 20_000
+    rows = [{i % 50: 1.0 + i % 7} for i in range(n_docs)]
+    with scratch() as tmp:
+        searcher = Searcher(write_vector_index(rows, 100, Path(tmp) / "ix"))
+        vectors = [(np.array([60 + q % 40]), np.array([1.0])) for q in range(2000)]  # terms without postings
+        vectors += [(np.array([3]), np.array([1.0]))]  # 400 matches
+        searcher.search_vectors(vectors[:2], n_docs)  # compile
+        tracemalloc.start()
+        hits = searcher.search_vectors(vectors, k=n_docs)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert [len(h) for h in hits[-2:]] == [0, 400]
+    assert peak < 20 * 2**20  # (2,001 x 20,000) int32 + float32 outputs would be 320 MB
