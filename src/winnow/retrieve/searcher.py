@@ -77,6 +77,7 @@ class Searcher(Retriever):
         self.query_encoder = query_encoder or _query_encoder(self.index)
         self._local = threading.local()
         self._segments = self.index.segments
+        self._live = [s.live for s in self._segments]
         self._max_docs = max((s.n_docs for s in self._segments), default=0)
         self.approx = approx or Approx()
         self.name = self.index.manifest.get("spec") or self.index.encoder_kind
@@ -118,7 +119,7 @@ class Searcher(Retriever):
     def _allowed(self, filter) -> list[np.ndarray]:
         """Per segment, the uint8 mask of searchable documents (empty: all of them)."""
         if filter is None:
-            return [s.live for s in self._segments]
+            return self._live
         if any(s.columns is None for s in self._segments):
             raise WinnowError("this index has no metadata fields to filter on (rebuild it to store them)")
         from winnow.filters import parse_filter
@@ -144,6 +145,9 @@ class Searcher(Retriever):
         terms, weights = _as_query(terms, weights)
         if k == 0 or len(terms) == 0:
             return _EMPTY
+        if len(self._segments) == 1:  # the common case, as fast as an index without segments
+            docs, scores = self._search_segment(self._segments[0], self._allowed(filter)[0], terms, weights, k, code)
+            return self._hits(docs, scores) if len(docs) else _EMPTY
         parts = []
         for seg, allowed in zip(self._segments, self._allowed(filter)):
             docs, scores = self._search_segment(seg, allowed, terms, weights, k, code)
