@@ -70,11 +70,9 @@ def apply(path: Path, model: Model, op: str, ids: list[int], version: int, write
     else:
         docs = []
     encoder = vectors_encoder(docs) if model.kind == "vectors" else None
-    own = writer is None
+    own = writer is None  # a shared writer keeps its encoder: BM25 only
     if own:
         writer = open_writer(path, encoder, merge_at=3)
-    elif encoder is not None:
-        writer._encoder = encoder
     try:
         if op == "add" and docs:
             writer.add(docs)
