@@ -36,9 +36,13 @@ FUSIONS = {
 
 
 def build(corpus: str, out: Path, spec: str) -> None:
+    """Build an index unless ``out`` already holds a complete one."""
     import winnow
+    from winnow.errors import WinnowError
 
-    if not (out / "manifest.json").exists():
+    try:
+        winnow.load_index(out).close()
+    except WinnowError:
         winnow.index_corpus(corpus, out, encoder=spec)
 
 

@@ -156,8 +156,9 @@ def rank(union: Union, fused: np.ndarray, name: str) -> Run:
     scores, queries = fused[slots], union.slot_query[slots]
     bounds = np.zeros(len(union.qids) + 1, np.int64)
     np.cumsum(np.bincount(queries, minlength=len(union.qids)), out=bounds[1:])
-    order = order_segments(-scores, bounds)
-    _break_ties(order, scores, queries, slots, union.ids)
+    order, tied = order_segments(-scores, bounds)
+    if tied.any():
+        _break_ties(order, tied, slots, union.ids)
     slots, scores = slots[order], scores[order]
     ids = union.ids[slots].tolist()
     bounds = bounds.tolist()
@@ -165,18 +166,14 @@ def rank(union: Union, fused: np.ndarray, name: str) -> Run:
                 for i, qid in enumerate(union.qids)}, name)
 
 
-def _break_ties(order: np.ndarray, scores: np.ndarray, queries: np.ndarray, slots: np.ndarray,
-                ids: np.ndarray) -> None:
-    """Reorder, in place, each group of equal scores within a query by ascending document id.
+def _break_ties(order: np.ndarray, tied: np.ndarray, slots: np.ndarray, ids: np.ndarray) -> None:
+    """Reorder, in place, each group of equal scores within a query (``tied[i]``: sorted
+    positions ``i`` and ``i + 1`` hold equal scores) by ascending document id.
 
     Most groups are pairs (in RRF, the documents at the same rank of two runs), settled by one
     vectorised comparison; larger groups are sorted one by one.
     """
-    s, q = scores[order], queries[order]
-    same = (s[1:] == s[:-1]) & (q[1:] == q[:-1])
-    if not same.any():
-        return
-    edges = np.diff(np.concatenate(([0], same.view(np.int8), [0])))
+    edges = np.diff(np.concatenate(([0], tied.view(np.int8), [0])))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # group = order[start:end + 1]
     pairs = starts[ends - starts == 1]
     if len(pairs):
