@@ -65,7 +65,8 @@ def paired_t_test(values: Sequence[float], baseline: Sequence[float]) -> tuple[f
 
     a, b = np.asarray(values, dtype=np.float64), np.asarray(baseline, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1:
-        raise WinnowError(f"a paired test needs two equally long lists of per-query values, got {a.shape} and {b.shape}")
+        raise WinnowError(f"a paired test needs two equally long lists of per-query values, "
+                          f"got {a.shape} and {b.shape}")
     diff = a - b
     if len(a) < 2 or not np.any(diff):
         return 0.0, 1.0

@@ -37,7 +37,8 @@ def default_grid(method: str, n_runs: int, floors: Sequence[float | None] | None
         grid["k"] = list(RRF_KS)
     if "weights" in params:
         if not 2 <= n_runs <= 4:
-            raise WinnowError(f"the default weight grid covers 2 to 4 runs, got {n_runs}; pass grid={{'weights': [...]}}")
+            raise WinnowError(f"the default weight grid covers 2 to 4 runs, got {n_runs}; "
+                              f"pass grid={{'weights': [...]}}")
         grid["weights"] = simplex(n_runs)
     if "norm" in params:
         grid["norm"] = norms

@@ -4,7 +4,8 @@ vectorised array operations over all queries at once.
 Each (query, document) pair of the union gets a *slot*: an integer position, numbered query by
 query, so one run's hits become an array of slots and a fused score is an array over slots.
 Document ids are mapped to slots through one dictionary per query, built from the runs' id tuples
-in C (no Python call per document), and the final ranking is a compiled stable sort per query.
+in C (for two runs, no Python call per document), and the final ranking is a compiled stable sort
+per query.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from winnow.errors import WinnowError
 from winnow.fuse.normalize import NORMS
 from winnow.types import Hits, Run
+
 
 @dataclass(frozen=True)
 class Union:
@@ -55,10 +57,6 @@ class Union:
     @property
     def n_slots(self) -> int:
         return len(self.ids)
-
-    def hit_query(self, r: int) -> np.ndarray:
-        """The query index of each of run ``r``'s hits."""
-        return np.repeat(np.arange(len(self.qids)), np.diff(self.offsets[r]))
 
     def ranks(self, r: int) -> np.ndarray:
         """The 1-based rank of each of run ``r``'s hits within its query."""
