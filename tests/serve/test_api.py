@@ -280,3 +280,43 @@ def test_a_pipeline_is_not_writable(served):
     with TestClient(create_app({"hybrid": served["hybrid"]}, token="t")) as c:
         error(c.post("/documents", json={"documents": [NEW]}, headers={"Authorization": "Bearer t"}),
               409, "not_an_index")
+
+
+def test_every_answer_reads_one_whole_commit_while_a_writer_commits(write_client, writable):
+    """Readers racing a writer: each answer holds exactly the documents of the commit it names."""
+    import threading
+
+    from winnow.types import Document
+
+    base = winnow.open(writable).index.generation
+    stop = threading.Event()
+
+    def write():
+        with winnow.open_writer(writable) as w:
+            for i in range(12):
+                w.add([Document(f"g{i}", f"gnu number {i}")])
+                w.commit()
+        stop.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    while not stop.is_set():
+        body = write_client.get("/search", params={"q": "gnu", "k": 100}).json()
+        n = body["generation"] - base
+        assert sorted(h["id"] for h in body["hits"]) == sorted(f"g{i}" for i in range(n))
+    writer.join()
+    assert write_client.get("/search", params={"q": "gnu", "k": 100}).json()["generation"] == base + 12
+
+
+def test_workers_build_the_app_from_the_environment(bm25_index, monkeypatch):
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from winnow.serve.app import CONFIG_ENV, app_from_env
+
+    monkeypatch.setenv(CONFIG_ENV, json.dumps({"served": {"main": str(bm25_index)}, "token": None,
+                                               "limits": {"max_k": 7}}))
+    with TestClient(app_from_env()) as c:
+        assert [r["name"] for r in c.get("/health").json()["retrievers"]] == ["main"]
+        error(c.get("/search", params={"q": "x", "k": 8}), 400, "limit_exceeded")

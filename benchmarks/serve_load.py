@@ -1,0 +1,197 @@
+"""Load on `winnow serve` over loopback: queries/s and latency percentiles against in-process search.
+
+For each served retriever (scifact BM25, and a hybrid: BM25 + inference-free with splade-tiny
+documents, or BM25 + its BM25+ variant when the model is absent) and each worker count (1, 2),
+1, 8 and 32 concurrent clients (asyncio + httpx, one connection each) send ``GET /search`` with
+k=10, taking the scifact queries in turn: 2,000 queries per run (``--queries``), or fewer when
+``--seconds`` runs out first. Reported: queries/s, p50/p95/p99 latency as the client sees it,
+and errors (any non-200 or transport error). The baseline is the same queries in-process through
+``search_batch`` (all cores) and one ``search`` call at a time, so that server throughput can be
+read as a fraction of in-process batch throughput. A last row per worker count sends the
+queries as ``POST /search/batch`` requests of 50 (32 clients).
+
+The clients run in this process, on the same machine as the server: on a small machine they
+compete for its cores, and the numbers are a lower bound on what the server can do.
+
+    python benchmarks/serve_load.py --dataset ../shared/data/beir/scifact --json build/serve_load.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SPLADE_TINY = SHARED / "models" / "splade-tiny"
+BATCH = 50
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build(dataset: Path, cache: Path) -> dict[str, Path]:
+    """The scifact BM25 index and a saved hybrid pipeline over it (built once, reused)."""
+    import winnow
+    from winnow.errors import WinnowError
+    from winnow.pipeline.saved import save_pipeline
+
+    second = f"inference-free:{SPLADE_TINY}" if SPLADE_TINY.is_dir() else "bm25:variant=bm25+"
+    folders = {"bm25": cache / "bm25", second: cache / ("learned" if SPLADE_TINY.is_dir() else "bm25plus")}
+    for spec, folder in folders.items():
+        try:
+            winnow.open(folder).close()
+        except WinnowError:  # missing, or a build that did not finish
+            print(f"indexing {dataset.name} with {spec} -> {folder}", file=sys.stderr)
+            winnow.index_corpus(dataset, folder, encoder=spec)
+    hybrid = save_pipeline(cache / "hybrid", f"bm25 + {second}", {a: f.resolve() for a, f in folders.items()})
+    return {"bm25": folders["bm25"], "hybrid": hybrid}
+
+
+def queries(dataset: Path) -> list[str]:
+    return [json.loads(line)["text"] for line in (dataset / "queries.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def in_process(folder: Path, texts: list[str], n: int) -> dict:
+    import winnow
+
+    r = winnow.open(folder)
+    batch = [texts[i % len(texts)] for i in range(n)]
+    r.search_batch(batch[:100], k=10)  # compile and warm
+    start = time.perf_counter()
+    r.search_batch(batch, k=10)
+    batch_qps = n / (time.perf_counter() - start)
+    start = time.perf_counter()
+    for q in batch:
+        r.search(q, 10)
+    single_qps = n / (time.perf_counter() - start)
+    r.close()
+    return {"batch_qps": batch_qps, "single_qps": single_qps}
+
+
+def start_server(served: dict[str, Path], workers: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    names = [a for name, path in served.items() for a in ("--name", f"{name}={path}")]
+    proc = subprocess.Popen([sys.executable, "-c", "from winnow.cli.app import main; main()", "serve", *names,
+                             "--port", str(port), "--workers", str(workers), "--max-batch", str(BATCH)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    import httpx
+
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise SystemExit("server did not start")
+
+
+async def load(url: str, retriever: str, texts: list[str], clients: int, n: int, seconds: float,
+               batch: int = 0) -> dict:
+    """``clients`` concurrent clients sending ``n`` queries (or until ``seconds``)."""
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    sent = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal errors, sent
+        while sent < n and time.perf_counter() < deadline:
+            i = sent
+            sent += batch or 1
+            t0 = time.perf_counter()
+            try:
+                if batch:
+                    qs = [texts[(i + j) % len(texts)] for j in range(batch)]
+                    r = await http.post("/search/batch", json={"queries": qs, "k": 10, "retriever": retriever})
+                else:
+                    r = await http.get("/search", params={"q": texts[i % len(texts)], "k": 10, "retriever": retriever})
+                ok = r.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            latencies.append(time.perf_counter() - t0)
+            errors += not ok
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
+        for _ in range(4):  # warm the workers (first queries compile nothing, but fill caches)
+            await http.get("/search", params={"q": texts[0], "k": 10, "retriever": retriever})
+        start = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+        elapsed = time.perf_counter() - start
+    lat = np.array(latencies) * 1000
+    done = len(latencies) * (batch or 1)
+    return {"queries": done, "seconds": round(elapsed, 2), "qps": done / elapsed,
+            "p50": float(np.percentile(lat, 50)), "p95": float(np.percentile(lat, 95)),
+            "p99": float(np.percentile(lat, 99)), "errors": errors}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", type=Path, default=SHARED / "data" / "beir" / "scifact")
+    ap.add_argument("--cache", type=Path, default=ROOT / "indexes" / "serve-load")
+    ap.add_argument("--queries", type=int, default=2000, help="queries per run (all clients together)")
+    ap.add_argument("--seconds", type=float, default=30.0, help="time limit per run")
+    ap.add_argument("--clients", default="1,8,32")
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--json", type=Path, help="also write the rows here")
+    args = ap.parse_args()
+
+    served = build(args.dataset, args.cache)
+    texts = queries(args.dataset)
+    rows = []
+    base = {name: in_process(path, texts, args.queries) for name, path in served.items()}
+    for name, b in base.items():
+        print(f"in-process {name}: search_batch {b['batch_qps']:,.0f} q/s, one search at a time "
+              f"{b['single_qps']:,.0f} q/s", file=sys.stderr)
+    for workers in map(int, args.workers.split(",")):
+        proc, url = start_server(served, workers)
+        try:
+            for name in served:
+                for clients in map(int, args.clients.split(",")):
+                    r = asyncio.run(load(url, name, texts, clients, args.queries, args.seconds))
+                    rows.append({"retriever": name, "workers": workers, "clients": clients, "request": "search", **r,
+                                 "vs_batch": r["qps"] / base[name]["batch_qps"]})
+                    print(json.dumps(rows[-1]), file=sys.stderr)
+            r = asyncio.run(load(url, "bm25", texts, 32, args.queries, args.seconds, batch=BATCH))
+            rows.append({"retriever": "bm25", "workers": workers, "clients": 32, "request": f"batch of {BATCH}", **r,
+                         "vs_batch": r["qps"] / base["bm25"]["batch_qps"]})
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(30)
+    print(f"| retriever | workers | clients | request | queries | q/s | p50 ms | p95 ms | p99 ms | errors | "
+          f"vs in-process batch |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['retriever']} | {r['workers']} | {r['clients']} | {r['request']} | {r['queries']:,} | "
+              f"{r['qps']:,.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['errors']} | "
+              f"{r['vs_batch']:.0%} |")
+    for name, b in base.items():
+        print(f"\nin-process {name}: search_batch {b['batch_qps']:,.0f} q/s; one search at a time "
+              f"{b['single_qps']:,.0f} q/s")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"in_process": base, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
