@@ -79,6 +79,8 @@ def search(
     prune_factor: float = typer.Option(1.0, help="approx: skip documents whose bound x factor cannot enter."),
     filter_: Optional[str] = typer.Option(None, "--filter", help="Metadata filter, e.g. 'year >= 2020 and venue in "
                                           "[\"ACL\", \"EMNLP\"]', or its JSON form (see docs/filters.md)."),
+    explain: bool = typer.Option(False, "--explain", help="Show each hit's full breakdown: every matched term's "
+                                 "query weight x impact, expansion terms marked."),
 ) -> None:
     """Search an index."""
     _interpret_small_index(index_dir)
@@ -89,7 +91,8 @@ def search(
     searcher.approx = Approx(query_cut, prune_factor)
     rows, elapsed = _answer(searcher, query, k, strategy, terms, filter_)
     if as_json:
-        typer.echo(json.dumps({"query": query, "hits": rows, "ms": round(elapsed, 2)}, ensure_ascii=False))
+        hits = rows if explain else [{key: v for key, v in r.items() if key != "explanation"} for r in rows]
+        typer.echo(json.dumps({"query": query, "hits": hits, "ms": round(elapsed, 2)}, ensure_ascii=False))
         return
     table = Table(title=f"{len(rows)} hits in {elapsed:.1f} ms")
     for col in ("rank", "id", "score", "title", "top terms"):
@@ -98,6 +101,16 @@ def search(
         top = ", ".join(f"{t} {c:.2f}" for t, c in r["terms"].items())
         table.add_row(str(r["rank"]), r["id"], f"{r['score']:.4f}", r["title"][:60], top)
     Console().print(table)
+    if explain:
+        for r in rows:
+            Console().print(_breakdown(r["explanation"]))
+
+
+def _breakdown(explanation: dict) -> str:
+    """One hit's score as the sum of its terms (query weight x impact); expansion terms marked ``+``."""
+    parts = [f"{t['term']}{'+' * bool(t['expansion'])} {t['query_weight']:.3g}x{t['impact']:.3g}"
+             for t in explanation["terms"]]
+    return f"{explanation['doc_id']}: {explanation['score']:.4f} = " + (" + ".join(parts) or "0")
 
 
 INTERPRET_BELOW = 256 << 10  # bytes of .npy arrays (about 20,000 postings): interpreted kernels answer sooner
@@ -137,7 +150,7 @@ def _answer(searcher, query: str, k: int, strategy: str, top_terms: int,
                                                             explain_vector(searcher, *vector, hits.docnos)), 1):
         doc = searcher.index.document(int(hits.docnos[rank - 1]))
         rows.append({"rank": rank, "id": doc_id, "score": round(score, 4), "title": doc.get("title", ""),
-                     "terms": dict(explanation.top(top_terms))})
+                     "terms": dict(explanation.top(top_terms)), "explanation": explanation.to_dict()})
     return rows, elapsed
 
 
