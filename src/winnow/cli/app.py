@@ -103,7 +103,7 @@ def search(
     Console().print(table)
     if explain:
         for r in rows:
-            Console().print(_breakdown(r["explanation"]))
+            typer.echo(_breakdown(r["explanation"]))
 
 
 def _breakdown(explanation: dict) -> str:
