@@ -96,6 +96,7 @@ OPENERS = {
     "winnow-sparse-index": "winnow.retrieve.searcher:Searcher",
     "winnow-dense-index": "winnow.dense.retriever:DenseRetriever",
     "winnow-pipeline": "winnow.pipeline.saved:load_pipeline",
+    "winnow-sharded-index": "winnow.scale.shards:ShardedRetriever",
 }
 
 

@@ -15,7 +15,7 @@ def ray_cluster():
     ray = pytest.importorskip("ray")
     pytest.importorskip("pyarrow")
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
 
@@ -41,7 +41,7 @@ def encoded(ray_cluster, tiny_beir, tiny_mlm, tmp_path_factory):
 
     def encode(kind: str) -> Path:
         if kind not in done:
-            encode_corpus(tiny_beir, specs[kind], root / kind, workers=2, part_lines=6)
+            encode_corpus(tiny_beir, specs[kind], root / kind, workers=2, part_lines=6, cpus_per_worker=0.5)
             done[kind] = root / kind
         return done[kind]
 

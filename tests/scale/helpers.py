@@ -10,9 +10,9 @@ STRUCTURE = ("indptr", "docids", "block_ptr", "block_last")
 VALUES = ("impacts", "term_max", "block_max")
 
 
-def assert_same_index(a: Path, b: Path, rtol: float = 0.0) -> None:
+def assert_same_index(a: Path, b: Path, tol: float = 0.0) -> None:
     """Two index folders hold the same vocabulary, postings, documents and manifest, and impacts
-    equal bit for bit (``rtol=0``) or within ``rtol``."""
+    equal bit for bit (``tol=0``) or within ``tol``, relative and absolute."""
     from winnow.index.reader import SparseIndex
 
     x, y = SparseIndex(a), SparseIndex(b)
@@ -20,7 +20,7 @@ def assert_same_index(a: Path, b: Path, rtol: float = 0.0) -> None:
     for name in STRUCTURE:
         np.testing.assert_array_equal(getattr(x, name), getattr(y, name), err_msg=name)
     for name in VALUES:
-        np.testing.assert_allclose(getattr(x, name), getattr(y, name), rtol=rtol, atol=0, err_msg=name)
+        np.testing.assert_allclose(getattr(x, name), getattr(y, name), rtol=tol, atol=tol, err_msg=name)
     assert x.doc_ids(np.arange(x.n_docs)) == y.doc_ids(np.arange(y.n_docs))
     assert [x.document(i) for i in range(x.n_docs)] == [y.document(i) for i in range(y.n_docs)]
     mx, my = dict(x.manifest), dict(y.manifest)

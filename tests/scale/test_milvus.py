@@ -99,7 +99,8 @@ def test_weighted_ranker_with_one_field_weighted_keeps_its_order(client, indexes
 def test_metadata_filter(client, indexes):
     milvus = MilvusRetriever(client, "tiny", sparse={"bm25": indexes["bm25"]})
     searcher = Searcher(indexes["bm25"])
-    topical = {searcher.index.doc_id(i) for i in range(20) if searcher.index.document(i)["metadata"].get("topic") == "index"}
+    topical = {searcher.index.doc_id(i) for i in range(20)
+               if searcher.index.document(i)["metadata"].get("topic") == "index"}
     assert topical
     hits = milvus.search("inverted index posting lists", 10, filter='metadata["topic"] == "index"')
     assert hits.ids and set(hits.ids) <= topical

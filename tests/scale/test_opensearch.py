@@ -44,7 +44,8 @@ def test_bulk_is_action_then_source_with_positive_rank_features(learned):
     for i, (action, source) in enumerate(zip(lines[::2], lines[1::2])):
         action, source = json.loads(action), json.loads(source)
         assert action == {"index": {"_index": "tiny", "_id": source["id"]}}
-        assert source["splade"] and all(isinstance(t, str) and t in vocab and w > 0 for t, w in source["splade"].items())
+        features = source["splade"]
+        assert features and all(isinstance(t, str) and t in vocab and w > 0 for t, w in features.items())
         assert source["dense"] == dense[i].tolist() and isinstance(source["title"], str)
 
 

@@ -77,7 +77,8 @@ def document_sources(sparse: Mapping[str, str | Path], dense: Mapping[str, np.nd
             source["title"], source["text"] = stored.get("title", ""), stored.get("text", "")
         for name, (matrix, vocab) in matrices.items():
             a, b = matrix.indptr[i], matrix.indptr[i + 1]
-            source[name] = {vocab[t]: w for t, w in zip(matrix.indices[a:b].tolist(), matrix.data[a:b].tolist()) if w > 0}
+            terms, weights = matrix.indices[a:b].tolist(), matrix.data[a:b].tolist()
+            source[name] = {vocab[t]: w for t, w in zip(terms, weights) if w > 0}
         for name, vectors in dense.items():
             source[name] = np.asarray(vectors[i], dtype=np.float32).tolist()
         yield doc_id, source

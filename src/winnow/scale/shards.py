@@ -32,7 +32,7 @@ import numpy as np
 
 from winnow.errors import IndexFormatError, WinnowError, require
 from winnow.retrieve.retriever import Retriever
-from winnow.scale.vectors import VECTOR_COLUMNS, VectorsEncoder, finished_parts, read_manifest, read_tables, \
+from winnow.scale.vectors import VECTOR_COLUMNS, ReplayEncoder, finished_parts, read_manifest, read_tables, \
     table_vectors, write_json
 from winnow.types import Hits, Query, Run
 
@@ -41,6 +41,7 @@ log = logging.getLogger("winnow.scale")
 FORMAT = "winnow-sharded-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+START_TIMEOUT = 600  # seconds to wait for the shard actors to start
 
 
 def shard_name(number: int) -> str:
@@ -72,7 +73,7 @@ class CollectionStatistics:
     @staticmethod
     def of(vectors: str | Path) -> "CollectionStatistics | None":
         """Read the statistics off a vectors folder (vector columns only), or ``None`` when not needed."""
-        encoder = VectorsEncoder(vectors)
+        encoder = ReplayEncoder(vectors)
         if encoder.grows:
             return CollectionStatistics._bm25(encoder)
         if getattr(encoder.inner, "idf_source", None) == "corpus":
@@ -83,7 +84,7 @@ class CollectionStatistics:
         return None
 
     @staticmethod
-    def _bm25(encoder: VectorsEncoder) -> "CollectionStatistics":
+    def _bm25(encoder: ReplayEncoder) -> "CollectionStatistics":
         n_fields = encoder.n_columns
         terms: dict[str, int] = {}
         df = np.zeros((0, n_fields), dtype=np.int64)
@@ -125,7 +126,7 @@ class CollectionStatistics:
 def _build_shard(vectors: str, lo: int, hi: int, out: str, statistics, batch_size: int, store: bool) -> int:
     from winnow.index.writer import build_index
 
-    encoder = VectorsEncoder(vectors, lo, hi, statistics)
+    encoder = ReplayEncoder(vectors, lo, hi, statistics)
     return build_index(encoder.documents(), encoder, out, batch_size=batch_size, store=store,
                        spec=encoder.manifest["spec"]).n_docs
 
@@ -187,7 +188,8 @@ def _check_replaceable(out: Path) -> None:
         try:
             read_sharded_manifest(out)
         except IndexFormatError:
-            raise IndexFormatError(f"{out}: exists and is not a sharded winnow index; refusing to overwrite it") from None
+            raise IndexFormatError(f"{out}: exists and is not a sharded winnow index; refusing to overwrite it") \
+                from None
 
 
 def _replace(staging: Path, out: Path) -> None:
@@ -257,12 +259,13 @@ class ShardedRetriever(Retriever):
         path: a sharded index folder (:func:`build_sharded_index`), readable by every node.
         verify: check every shard file's checksum as it is opened.
         address: the Ray cluster; default: the one already connected, or a new local one.
-        cpus_per_shard: CPUs Ray reserves for each shard's actor.
+        cpus_per_shard: CPUs Ray reserves for each shard's actor (none by default: actors are spread
+            over the nodes and never wait for free CPUs; reserve some to keep other work off them).
         strategy: the top-k strategy every shard runs (``auto``, ``exhaustive``, ``maxscore``).
     """
 
     def __init__(self, path: str | Path, verify: bool = True, address: str | None = None,
-                 cpus_per_shard: float = 1.0, strategy: str = "auto"):
+                 cpus_per_shard: float = 0.0, strategy: str = "auto"):
         self._ray = require("ray", "ray")
         self.path = Path(path)
         self.manifest = read_sharded_manifest(self.path)
@@ -271,11 +274,16 @@ class ShardedRetriever(Retriever):
         self.strategy = strategy
         if not self._ray.is_initialized():
             self._ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        server = self._ray.remote(num_cpus=cpus_per_shard)(ShardServer)
+        server = self._ray.remote(num_cpus=cpus_per_shard, scheduling_strategy="SPREAD")(ShardServer)
         shards = self.manifest["shards"]
         self._actors = [server.remote(str((self.path / s["name"]).resolve()), verify) for s in shards]
         self._bases = [int(s["doc_base"]) for s in shards]
-        floors = self._ray.get([a.score_floor.remote() for a in self._actors])
+        try:
+            floors = self._ray.get([a.score_floor.remote() for a in self._actors], timeout=START_TIMEOUT)
+        except self._ray.exceptions.GetTimeoutError:
+            self.close()
+            raise WinnowError(f"{len(shards)} shard actors did not start in {START_TIMEOUT} s; the cluster may lack "
+                              f"the {cpus_per_shard} CPUs each reserves") from None
         self.score_floor = None if None in floors else min(floors)
         self.name = self.manifest.get("spec") or self.manifest["encoder"]["kind"]
 

@@ -178,7 +178,8 @@ def concat(batches: list[SparseBatch]) -> SparseBatch:
         return batches[0]
     sizes = np.cumsum([0] + [len(b.indices) for b in batches[:-1]])
     indptr = np.concatenate([[0]] + [b.indptr[1:] + s for b, s in zip(batches, sizes)])
-    return SparseBatch(indptr, np.concatenate([b.indices for b in batches]), np.concatenate([b.values for b in batches]))
+    return SparseBatch(indptr, np.concatenate([b.indices for b in batches]),
+                       np.concatenate([b.values for b in batches]))
 
 
 def _rows(batch: SparseBatch, lo: int, hi: int) -> SparseBatch:
@@ -186,7 +187,7 @@ def _rows(batch: SparseBatch, lo: int, hi: int) -> SparseBatch:
     return SparseBatch(batch.indptr[lo:hi + 1] - a, batch.indices[a:b], batch.values[a:b])
 
 
-class VectorsEncoder:
+class ReplayEncoder:
     """A :class:`~winnow.encode.base.DocumentEncoder` that replays encoded parts instead of encoding.
 
     Its :meth:`documents` stream the corpus stored in the parts; :meth:`encode_stream` returns their
@@ -283,6 +284,6 @@ def index_vectors(vectors: str | Path, out: str | Path, *, batch_size: int = 100
     """
     from winnow.index.writer import build_index
 
-    encoder = VectorsEncoder(vectors)
+    encoder = ReplayEncoder(vectors)
     return build_index(encoder.documents(), encoder, out, batch_size=batch_size, quantize=quantize, store=store,
                        progress=progress, spec=encoder.manifest["spec"])
