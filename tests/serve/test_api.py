@@ -264,6 +264,7 @@ def test_a_commit_from_another_writer_is_picked_up_without_restart(write_client,
 
 
 def test_update_validation(write_client, served):
+    error(write_client.post("/documents", json={"bad": 1}), 401, "unauthorized")  # the token is checked first
     error(write_client.post("/documents", json={"documents": [{"id": "", "text": "x"}]}, headers=AUTH),
           422, "invalid_request")
     error(write_client.post("/documents", json={"documents": [{"text": "x"}]}, headers=AUTH), 422, "invalid_request")

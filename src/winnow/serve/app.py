@@ -32,9 +32,10 @@ from winnow.serve.served import Catalog, Served, kind_of, sparse_parts
 
 require("fastapi", "serve")
 
-from fastapi import FastAPI, Query, Request  # noqa: E402
+from fastapi import Depends, FastAPI, Query  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import FileResponse, JSONResponse  # noqa: E402
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer  # noqa: E402
 from fastapi.staticfiles import StaticFiles  # noqa: E402
 from starlette.exceptions import HTTPException  # noqa: E402
 
@@ -65,6 +66,16 @@ def create_app(served: dict, token: str | None = None, limits: Limits | None = N
     _error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     writes = Writes()
+    bearer = HTTPBearer(auto_error=False, description="The token `winnow serve --token` was started with.")
+
+    def authorized(credentials: Optional[HTTPAuthorizationCredentials] = Depends(bearer)) -> None:
+        """Checked before the body is: a request without the token learns nothing else."""
+        if token is None:
+            raise ApiError(403, "read_only", "this server is read-only; start it with --token to accept changes")
+        if credentials is None or not credentials.credentials:
+            raise ApiError(401, "unauthorized", "send 'Authorization: Bearer TOKEN'")
+        if not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
+            raise ApiError(403, "forbidden", "wrong token")
 
     @app.get("/", include_in_schema=False)
     def page():
@@ -130,10 +141,9 @@ def create_app(served: dict, token: str | None = None, limits: Limits | None = N
             raise ApiError(404, "not_found", f"{entry.name} holds no document {doc_id!r}")
         return DocumentModel(id=doc.id, text=doc.text, title=doc.title, metadata=dict(doc.metadata))
 
-    @app.post("/documents", response_model=WriteResponse)
-    def add_documents(body: DocumentsRequest, request: Request):
+    @app.post("/documents", response_model=WriteResponse, dependencies=[Depends(authorized)])
+    def add_documents(body: DocumentsRequest):
         """Add documents, replacing any with the same id; answered once the commit is durable."""
-        _authorize(request, token)
         if len(body.documents) > limits.max_documents:
             raise ApiError(413, "limit_exceeded", f"{len(body.documents):,} documents in one request; the limit "
                                                   f"is {limits.max_documents:,}")
@@ -144,10 +154,9 @@ def create_app(served: dict, token: str | None = None, limits: Limits | None = N
         generation = writes.apply(entry, update=docs)
         return WriteResponse(retriever=entry.name, generation=generation, added=len(docs))
 
-    @app.delete("/documents/{doc_id:path}", response_model=WriteResponse)
-    def delete_document(doc_id: str, request: Request, retriever: Optional[str] = None):
+    @app.delete("/documents/{doc_id:path}", response_model=WriteResponse, dependencies=[Depends(authorized)])
+    def delete_document(doc_id: str, retriever: Optional[str] = None):
         """Delete one document; answered once the commit is durable."""
-        _authorize(request, token)
         entry = catalog.get(retriever)
         if _documents(entry.current(), [doc_id], required=False)[0] is None:
             raise ApiError(404, "not_found", f"{entry.name} holds no document {doc_id!r}")
@@ -319,16 +328,6 @@ def _in_process_encoder(searcher):
     if searcher.index.encoder_kind != "bm25" or not spec:
         return None
     return build_encoder(spec, workers="1")
-
-
-def _authorize(request: Request, token: str | None) -> None:
-    if token is None:
-        raise ApiError(403, "read_only", "this server is read-only; start it with --token to accept changes")
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        raise ApiError(401, "unauthorized", "send 'Authorization: Bearer TOKEN'")
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise ApiError(403, "forbidden", "wrong token")
 
 
 def _error_handlers(app: FastAPI) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from winnow.errors import WinnowError
 from winnow.retrieve.retriever import Retriever
 from winnow.serve.limits import ApiError
 
@@ -35,7 +36,8 @@ class Served:
         self.name = name
         self.path = None if isinstance(source, Retriever) else Path(source).resolve()
         self._retriever = source if isinstance(source, Retriever) else winnow.open(self.path)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # reopening
+        self._counting = threading.Lock()
         self.queries = 0
         self.errors = 0
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
@@ -56,13 +58,15 @@ class Served:
             return self._retriever
 
     def record(self, seconds: float, queries: int = 1, failed: bool = False) -> None:
-        self.queries += queries
-        self.errors += failed
-        self._latencies.append(seconds * 1000)
+        with self._counting:
+            self.queries += queries
+            self.errors += failed
+            self._latencies.append(seconds * 1000)
 
     def stats(self) -> dict:
         retriever = self._retriever
-        lat = np.array(self._latencies, dtype=np.float64)
+        with self._counting:
+            lat = np.array(self._latencies, dtype=np.float64)
         percentiles = {f"p{p}": round(float(np.percentile(lat, p)), 3) if len(lat) else None for p in (50, 95, 99)}
         return {"name": self.name, "retriever": retriever.name, "kind": kind_of(retriever),
                 "queries": self.queries, "errors": self.errors, "latency_ms": percentiles,
@@ -74,7 +78,7 @@ class Catalog:
 
     def __init__(self, served: dict):
         if not served:
-            raise ApiError(500, "no_retrievers", "nothing to serve: give at least one index or pipeline")
+            raise WinnowError("nothing to serve: give at least one index or pipeline")
         self.entries = {name: Served(name, source) for name, source in served.items()}
         self.started = time.time()
 
