@@ -12,7 +12,8 @@ Example::
     with open_writer("indexes/docs") as w:
         w.add(new_docs)
         w.delete(["doc-17"])
-        w.commit()
+    # leaving the block commits; an exception inside it publishes nothing (call commit() to publish
+    # earlier, several times if you like)
 """
 
 from __future__ import annotations
@@ -540,8 +541,13 @@ class IndexWriter:
     def __enter__(self) -> "IndexWriter":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        """Commit what was written unless the block raised (then nothing of it is published)."""
+        try:
+            if exc_type is None:
+                self.commit()
+        finally:
+            self.close()
 
     def info(self, seconds: float) -> IndexInfo:
         c = self._base
