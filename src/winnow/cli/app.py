@@ -139,12 +139,15 @@ def search(
 ) -> None:
     """Search an index."""
     _interpret_small_index(index_dir)
-    from winnow.api import load_index
+    from winnow.api import folder_format, load_index
     from winnow.retrieve.searcher import Approx
 
-    searcher = load_index(index_dir, verify=False)
-    searcher.approx = Approx(query_cut, prune_factor)
-    rows, elapsed = _answer(searcher, query, k, strategy, terms, filter_)
+    if folder_format(index_dir) == "winnow-sparse-index":
+        searcher = load_index(index_dir, verify=False)
+        searcher.approx = Approx(query_cut, prune_factor)
+        rows, elapsed = _answer(searcher, query, k, strategy, terms, filter_)
+    else:
+        rows, elapsed = _answer_any(index_dir, query, k, terms, filter_)
     if as_json:
         hits = rows if explain else [{key: v for key, v in r.items() if key != "explanation"} for r in rows]
         typer.echo(json.dumps({"query": query, "hits": hits, "ms": round(elapsed, 2)}, ensure_ascii=False))
@@ -161,10 +164,14 @@ def search(
             typer.echo(_breakdown(r["explanation"]))
 
 
-def _breakdown(explanation: dict) -> str:
-    """One hit's score as the sum of its terms (query weight x impact); expansion terms marked ``+``."""
+def _breakdown(explanation: dict | None) -> str:
+    """One hit's score as the sum of its terms (query weight x impact), expansion terms marked ``+``,
+    or of its inputs' shares for a fusion."""
+    if explanation is None:
+        return "(this retriever cannot explain its scores)"
     parts = [f"{t['term']}{'+' * bool(t['expansion'])} {t['query_weight']:.3g}x{t['impact']:.3g}"
              for t in explanation["terms"]]
+    parts += [f"{p['retriever']} (rank {p['rank']}) {p['contribution']:.4g}" for p in explanation["parts"]]
     return f"{explanation['doc_id']}: {explanation['score']:.4f} = " + (" + ".join(parts) or "0")
 
 
@@ -206,6 +213,29 @@ def _answer(searcher, query: str, k: int, strategy: str, top_terms: int,
         doc = searcher.index.document(int(hits.docnos[rank - 1]))
         rows.append({"rank": rank, "id": doc_id, "score": round(score, 4), "title": doc.get("title", ""),
                      "terms": dict(explanation.top(top_terms)), "explanation": explanation.to_dict()})
+    return rows, elapsed
+
+
+def _answer_any(folder: Path, query: str, k: int, top_terms: int, filter: str | None) -> tuple[list[dict], float]:
+    """:func:`_answer` for any other winnow folder (a pipeline, a dense index): the hits, and per
+    hit each input's share of a fused score or the terms of a sparse one, where it can say."""
+    import winnow
+    from winnow.pipeline.explain import explain_many
+
+    retriever = winnow.open(folder, verify=False)
+    start = time.perf_counter()
+    hits = retriever.search(query, k, filter=filter)
+    elapsed = (time.perf_counter() - start) * 1000
+    try:
+        explanations = explain_many(retriever, query, list(hits.ids))
+    except WinnowError:
+        explanations = [None] * len(hits)
+    docs = retriever.documents(list(hits.ids)) if len(hits) else []
+    rows = []
+    for rank, (doc_id, score, doc, e) in enumerate(zip(hits.ids, hits.scores.tolist(), docs, explanations), 1):
+        shares = {p.retriever: p.contribution for p in e.parts} if e and e.parts else dict(e.top(top_terms) if e else [])
+        rows.append({"rank": rank, "id": doc_id, "score": round(score, 4), "title": doc.title if doc else "",
+                     "terms": shares, "explanation": e.to_dict() if e else None})
     return rows, elapsed
 
 
