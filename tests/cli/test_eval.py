@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from winnow.cli.app import app
@@ -38,3 +39,11 @@ def test_index_several_encoders_then_tune_then_search(tiny_beir, tmp_path):
     result = runner.invoke(app, ["eval", str(tiny_beir), "--retriever", str(out), "--metrics", "ndcg@10", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["ndcg@10"] > 0.3
+    result = runner.invoke(app, ["search", str(out), "posting lists", "-k", "2", "--json", "--explain"])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)["hits"]
+    assert len(hits) == 2 and hits[0]["title"]
+    shares = hits[0]["explanation"]["parts"]
+    assert len(shares) == 2 and sum(p["contribution"] for p in shares) == pytest.approx(hits[0]["score"], abs=1e-3)
+    result = runner.invoke(app, ["search", str(out), "posting lists", "-k", "2", "--explain"])
+    assert result.exit_code == 0 and "(rank 1)" in result.stdout, result.output
