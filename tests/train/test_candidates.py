@@ -1,17 +1,13 @@
-"""Mining training candidates and fusing teacher scores."""
+"""Mining training candidates: BM25 with judged positives, and the teachers' ranking with false negatives filtered."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from winnow.corpus.beir import load_beir
 from winnow.errors import WinnowError
-from winnow.train.candidates import mine_candidates
-from winnow.train.teachers import fuse, min_max
+from winnow.train.candidates import mine_candidates, teacher_example
+from winnow.types import Hits
 
 
 def test_positives_come_first_then_bm25_candidates(tiny_beir):
@@ -38,19 +34,25 @@ def test_a_split_without_positives_is_refused(tiny_beir, tmp_path):
         mine_candidates(folder, "train")
 
 
-rows = st.lists(arrays(np.float32, st.integers(1, 8), elements=st.integers(-50, 50).map(float)), min_size=1, max_size=4)
+RANKING = Hits.from_scores({"a": 1.0, "pos": 0.8, "b": 0.78, "c": 0.74, "d": 0.5, "e": 0.1}, "q")
 
 
-@settings(max_examples=60, deadline=None)
-@given(rows, st.floats(0.0, 3.0), st.floats(0.0, 3.0), st.floats(0.1, 10), st.floats(-5, 5))
-def test_fusion_is_blind_to_each_teachers_scale(a, w1, w2, scale, shift):
-    b = [x[::-1].copy() for x in a]
-    for row in a:
-        normed = min_max(row)
-        assert normed.min() >= 0 and normed.max() <= 1
-        assert normed.max() == (1 if row.max() > row.min() else 0)
-    fused = fuse([a, b], [w1, w2])
-    rescaled = fuse([[x * np.float32(scale) + np.float32(shift) for x in a], b], [w1, w2])
-    for f, r, x, y in zip(fused, rescaled, a, b):
-        np.testing.assert_allclose(f, w1 * min_max(x) + w2 * min_max(y), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(f, r, rtol=1e-3, atol=1e-3)
+def test_negatives_scored_near_or_above_the_positive_are_dropped():
+    example = teacher_example("query", RANKING, ["pos"], margin=0.05, depth=6, lift=False)
+    # a (above the positive) and b (0.78 >= 0.8 - 0.05) are likely false negatives; c (0.74) is not
+    assert example.doc_ids == ("pos", "c", "d", "e")
+    assert example.scores == pytest.approx((0.8, 0.74, 0.5, 0.1))
+    assert example.n_positive == 1
+    without_margin = teacher_example("query", RANKING, ["pos"], margin=0.0, depth=6, lift=False)
+    assert without_margin.doc_ids == ("pos", "b", "c", "d", "e")
+    assert teacher_example("query", RANKING, ["pos"], margin=0.05, depth=4, lift=False).doc_ids == ("pos", "c")
+
+
+def test_a_positive_the_teachers_missed_is_lifted_or_the_query_dropped():
+    assert teacher_example("query", RANKING, ["unseen"], margin=0.05, depth=6, lift=False) is None
+    lifted = teacher_example("query", RANKING, ["unseen"], margin=0.05, depth=6, lift=True)
+    assert lifted.doc_ids == ("unseen", "pos", "b", "c", "d", "e")  # only a (the top score) is within the margin
+    assert lifted.scores[0] == 1.0
+    two = teacher_example("query", RANKING, ["a", "d"], margin=0.05, depth=6, lift=False)
+    assert two.doc_ids[:2] == ("a", "d") and two.n_positive == 2
+    assert two.doc_ids[2:] == ("e",)  # the bar is the lowest positive's score minus the margin

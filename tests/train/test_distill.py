@@ -1,4 +1,4 @@
-"""Training an inference-free model end to end on the tiny BEIR folder."""
+"""Training an inference-free model end to end on the tiny BEIR folder, without its judgements."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("torch")
+st = pytest.importorskip("sentence_transformers")
 
 import winnow  # noqa: E402
 from winnow.encode.bm25 import lucene_idf  # noqa: E402
@@ -19,31 +20,72 @@ from winnow.train.distill import DistillConfig, train_inference_free  # noqa: E4
 
 from tests.tiny_models import load_docs  # noqa: E402
 
+STEPS = 20
+
 
 def config(model, **overrides) -> DistillConfig:
-    settings = dict(student=str(model), sparse_teacher=str(model), steps=20, queries_per_step=2, candidates=4,
-                    depth=5, learning_rate=1e-3, doc_max_length=64)
+    settings = dict(student=str(model), teachers=("bm25", "bm25:k1=0.5,b=0.3"), teacher_weights=(2.0, 1.0),
+                    pseudo_queries=20, dev_queries=4, depth=8, candidates=3, steps=STEPS, queries_per_step=4,
+                    accumulation=2, learning_rate=3e-3, flops_weight=0.0, doc_max_length=64, eval_every=10,
+                    checkpoint_every=10, device="cpu")
     return DistillConfig(**{**settings, **overrides})
 
 
-def doc_terms(model) -> float:
+def document_matrix(model) -> np.ndarray:
+    """winnow's document vectors of the tiny corpus, as a dense (documents x vocabulary) array."""
     encoder = MLMSparseModel(str(model), parse_options({"backend": "torch"}))
     batch = encoder.encode_texts([d.full_text for d in load_docs()], 64, prune=False)
-    return len(batch.indices) / len(batch)
+    out = np.zeros((len(batch), encoder.vocab_size), dtype=np.float32)
+    for i in range(len(batch)):
+        ids, values = batch.row(i)
+        out[i, ids] = values
+    return out
 
 
 @pytest.fixture(scope="module")
 def trained(tiny_mlm, tiny_beir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("trained")
-    report = train_inference_free(tiny_beir, out, config(tiny_mlm, flops_weight=1.0, learning_rate=3e-3), split="test")
-    return out, report
+    root = tmp_path_factory.mktemp("trained")
+    report = train_inference_free(tiny_beir, root / "model", config(tiny_mlm), split=None, index_dir=root / "indexes")
+    return root / "model", report
 
 
-def test_the_folder_is_an_inference_free_model_with_the_corpus_idf(trained):
+def test_training_lowers_the_loss_and_reports_the_teachers_first(trained):
     out, report = trained
-    assert detect_layout(out).layout == "opensearch"
+    history = report["history"]
+    assert [h["step"] for h in history] == [10, STEPS]
+    assert history[-1]["distill"] < history[0]["distill"]
+    assert set(report["teachers"]) == {"bm25", "bm25:k1=0.5,b=0.3", "ensemble"}
+    assert all(0 <= v <= 1 for v in report["teachers"].values())
+    assert [e["step"] for e in report["evaluations"]] == [0, 10, 20]
+    assert report["student_start"] == report["evaluations"][0]["score"]
+    assert report["queries"] == "20 pseudo-queries" and report["dev"] == "4 held-out training queries"
+    assert report["examples"] + report["dropped_queries"] == 16
+    assert json.loads((out / "training.json").read_text(encoding="utf-8")) == report
+
+
+def test_winnow_and_sentence_transformers_load_the_same_vectors(trained):
+    out, _ = trained
+    model = st.SparseEncoder(str(out), device="cpu")
+    texts = [d.full_text for d in load_docs()]
+    theirs = model.encode_document(texts, convert_to_tensor=True).to_dense().numpy()
+    np.testing.assert_allclose(document_matrix(out), theirs, rtol=1e-5, atol=1e-6)
+    idf = json.loads((out / "idf.json").read_text(encoding="utf-8"))
+    query = model.encode_query(["posting lists of an inverted index"], convert_to_tensor=True).to_dense().numpy()[0]
+    tokens = model.tokenizer.convert_ids_to_tokens(np.flatnonzero(query).tolist())
+    assert dict(zip(tokens, query[query > 0].tolist())) == pytest.approx({t: idf[t] for t in tokens})
+
+
+def test_the_folder_is_also_an_opensearch_model_with_the_corpus_idf(trained, tmp_path):
+    import shutil
+
     from tokenizers import Tokenizer
 
+    out, _ = trained
+    plain = tmp_path / "opensearch"
+    shutil.copytree(out, plain, ignore=shutil.ignore_patterns("modules.json"))
+    assert detect_layout(plain).layout == "opensearch"
+    assert detect_layout(out).layout == "router"
+    np.testing.assert_array_equal(document_matrix(plain), document_matrix(out))
     tokenizer = Tokenizer.from_file(str(out / "tokenizer.json"))
     df: dict[int, int] = {}
     docs = load_docs()
@@ -52,66 +94,64 @@ def test_the_folder_is_an_inference_free_model_with_the_corpus_idf(trained):
             df[token] = df.get(token, 0) + 1
     saved = json.loads((out / "idf.json").read_text(encoding="utf-8"))
     expected = {tokenizer.id_to_token(t): float(lucene_idf(np.array([n]), len(docs))[0]) for t, n in df.items()}
-    assert saved.keys() == expected.keys()
-    assert all(saved[t] == pytest.approx(w, rel=1e-6) for t, w in expected.items())
-    assert json.loads((out / "training.json").read_text(encoding="utf-8"))["history"] == report["history"]
-    assert report["history"][-1]["step"] == 20
+    assert saved == pytest.approx(expected)
 
 
 def test_an_index_of_the_trained_model_weighs_queries_by_its_idf(trained, tiny_beir, tmp_path):
     out, _ = trained
-    winnow.index_corpus(tiny_beir, tmp_path / "ix", encoder=f"inference-free:{out}")
+    winnow.index_corpus(tiny_beir, tmp_path / "ix", encoder=f"inference-free:{out}:idf=model")
     searcher = winnow.load_index(tmp_path / "ix")
     saved = json.loads((out / "idf.json").read_text(encoding="utf-8"))
     vocab = searcher.index.vocabulary
-    for doc in load_docs():
-        terms, weights = searcher.encode(doc.full_text)
-        assert len(terms) > 0
-        assert weights.tolist() == pytest.approx([saved[vocab[t]] for t in terms])
-    assert len(searcher.index.docids) > 0
+    terms, weights = searcher.encode("posting lists of an inverted index")
+    assert len(terms) > 0
+    assert weights.tolist() == pytest.approx([saved[vocab[t]] for t in terms])
+    assert len(searcher.search("inverted index", k=3)) == 3
 
 
-def test_the_flops_penalty_sparsifies_documents(trained, tiny_mlm, tiny_beir, tmp_path):
+def test_resuming_a_finished_run_reuses_its_examples_and_checkpoint(trained, tiny_mlm, tiny_beir):
+    out, report = trained
+    again = train_inference_free(tiny_beir, out, config(tiny_mlm), split=None, resume=True)
+    assert again["resumed_from"] == STEPS
+    assert again["history"] == report["history"] and again["teachers"] == report["teachers"]
+
+
+def test_the_cli_trains_and_the_flops_penalty_sparsifies(trained, tiny_mlm, tiny_beir, tmp_path):
+    from typer.testing import CliRunner
+
+    from winnow.cli.app import app
+
     out, _ = trained
-    free = tmp_path / "free"
-    train_inference_free(tiny_beir, free, config(tiny_mlm, flops_weight=0.0, learning_rate=3e-3), split="test")
-    assert doc_terms(out) < 0.5 * doc_terms(free)
-    assert doc_terms(out) < 0.5 * doc_terms(tiny_mlm)
+    sparse = tmp_path / "cli-model"
+    result = CliRunner().invoke(app, [
+        "train", str(tiny_beir), "--out", str(sparse), "--student", str(tiny_mlm), "--label-free", "--teacher", "bm25",
+        "--pseudo-queries", "20", "--dev-queries", "4", "--depth", "8", "--candidates", "3", "--steps", str(STEPS),
+        "--queries-per-step", "4", "--learning-rate", "3e-3", "--flops-weight", "5", "--doc-max-length", "64",
+        "--eval-every", "0", "--checkpoint-every", "0", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "teacher bm25: dev ndcg@10" in result.output and "trained on" in result.output
+    report = json.loads((sparse / "training.json").read_text(encoding="utf-8"))
+    assert report["config"]["flops_weight"] == 5.0 and report["split"] is None and report["evaluations"] == []
+    terms = lambda model: np.count_nonzero(document_matrix(model)) / len(load_docs())  # noqa: E731
+    assert terms(sparse) < 0.5 * terms(out)
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"sparse_teacher": None}, "needs a dense teacher, a sparse teacher or both"),
+    ({"teachers": ()}, "at least one teacher"),
     ({"candidates": 1}, "candidates >= 2"),
-    ({"depth": 2}, "depth >= candidates - 1"),
+    ({"depth": 1}, "depth >= candidates - 1"),
     ({"temperature": 0.0}, "must be > 0"),
     ({"flops_ramp": 1.5}, "flops_ramp"),
+    ({"accumulation": 3}, "multiple of accumulation"),
+    ({"norm": "rank"}, "unknown normalisation"),
+    ({"warmup": 1.0}, "warmup in"),
 ])
 def test_bad_settings_are_refused(tiny_mlm, overrides, message):
     with pytest.raises(WinnowError, match=message):
         config(tiny_mlm, **overrides)
 
 
-def test_the_cli_trains_and_reports(tiny_mlm, tiny_beir, tmp_path):
-    from typer.testing import CliRunner
-
-    from winnow.cli.app import app
-
-    out = tmp_path / "cli-model"
-    result = CliRunner().invoke(app, ["train", str(tiny_beir), "--out", str(out), "--split", "test", "--student",
-                                      str(tiny_mlm), "--sparse-teacher", str(tiny_mlm), "--steps", "10",
-                                      "--queries-per-step", "2", "--candidates", "4", "--doc-max-length", "64"])
-    assert result.exit_code == 0, result.output
-    report = json.loads((out / "training.json").read_text(encoding="utf-8"))
-    assert report["config"]["steps"] == 10 and report["split"] == "test"
-    assert f"trained on {report['queries']} queries" in result.output
-
-
-def test_a_student_that_pools_otherwise_is_refused(tiny_mlm, tiny_beir, tmp_path):
-    st = pytest.importorskip("sentence_transformers")
-    from sentence_transformers.sparse_encoder.modules import MLMTransformer, SpladePooling
-
-    folder = tmp_path / "sum-pooled"
-    st.SparseEncoder(modules=[MLMTransformer(str(tiny_mlm), max_seq_length=64), SpladePooling("sum")]).save(str(folder))
-    with pytest.raises(WinnowError, match="pools with sum and relu"):
-        train_inference_free(tiny_beir, tmp_path / "out", config(folder), split="test")
+def test_supervised_training_needs_enough_queries_after_filtering(tiny_mlm, tiny_beir, tmp_path):
+    with pytest.raises(WinnowError, match="fewer than dev_queries"):
+        train_inference_free(tiny_beir, tmp_path / "out", config(tiny_mlm, dev_queries=7), split="test")
     assert not (tmp_path / "out").exists()

@@ -401,36 +401,67 @@ def verify(index_dir: Path = typer.Argument(..., help="Index folder.")) -> None:
 
 @app.command()
 def train(
-    corpus: Path = typer.Argument(..., help="BEIR folder whose qrels/<split>.tsv holds the training judgements."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for the trained model (weights, tokenizer, idf.json)."),
-    student: str = typer.Option(..., help="MLM to start from (folder or Hugging Face id)."),
-    dense_teacher: Optional[str] = typer.Option(None, help="sentence-transformers bi-encoder teacher."),
-    sparse_teacher: Optional[str] = typer.Option(None, help="SPLADE teacher."),
-    split: str = typer.Option("train", help="Qrels split to train on."),
-    steps: int = typer.Option(400, help="Optimiser steps."),
-    queries_per_step: int = typer.Option(2, help="Queries per batch."),
-    candidates: int = typer.Option(8, help="Documents per query: one judged positive, the rest BM25 candidates."),
+    corpus: Path = typer.Argument(..., help="BEIR folder: its corpus (and, unless --label-free, qrels/<split>.tsv)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the trained model (winnow, OpenSearch and "
+                             "sentence-transformers layouts)."),
+    student: str = typer.Option(..., help="MLM to start from, or a BERT encoder that gets an MLM head."),
+    teacher: list[str] = typer.Option(["bm25"], help="Teacher: pipeline text (bm25, zscore(bm25 + dense:MODEL), "
+                                      "a winnow folder) or rerank:MODEL. Repeat for an ensemble."),
+    teacher_weight: Optional[list[float]] = typer.Option(None, help="Weight of each teacher, in order (default 1)."),
+    norm: str = typer.Option("minmax", help="Per-query normalisation of teacher scores: minmax, zscore, tm2c2."),
+    split: str = typer.Option("train", help="Qrels split to train on (ignored with --label-free)."),
+    label_free: bool = typer.Option(False, "--label-free", help="Train on pseudo-queries from the corpus, no qrels."),
+    pseudo_queries: int = typer.Option(4000, help="Pseudo-queries to make (label-free)."),
+    doc2query: Optional[str] = typer.Option(None, help="Seq2seq model adding doc2query pseudo-queries."),
+    dev_split: Optional[str] = typer.Option(None, help="Qrels split to evaluate on while training "
+                                            "(default: held-out training queries)."),
+    dev_queries: int = typer.Option(50, help="Dev queries evaluated."),
+    depth: int = typer.Option(30, help="Candidates taken from each teacher per query."),
+    candidates: int = typer.Option(8, help="Documents per query per step: one positive, the rest mined negatives."),
+    false_negative_margin: float = typer.Option(0.05, help="Drop mined negatives scored within this of the positive."),
+    steps: int = typer.Option(1000, help="Optimiser steps."),
+    queries_per_step: int = typer.Option(8, help="Queries per step."),
+    accumulation: int = typer.Option(1, help="Micro-batches per step (gradient accumulation)."),
     learning_rate: float = typer.Option(5e-5, help="AdamW peak learning rate."),
     flops_weight: float = typer.Option(0.03, help="Final weight of the IDF-aware FLOPS penalty (higher: faster, sparser)."),
-    temperature: float = typer.Option(0.1, help="Divides the fused teacher scores."),
+    temperature: float = typer.Option(0.1, help="Divides the ensemble's scores."),
     doc_max_length: int = typer.Option(256, help="Tokens per document."),
-    seed: int = typer.Option(0, help="Sampling and initialisation seed."),
+    bf16: bool = typer.Option(False, help="bfloat16 autocast (pays on GPUs and recent CPUs)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    eval_every: int = typer.Option(100, help="Steps between dev evaluations (0: none)."),
+    patience: int = typer.Option(0, help="Evaluations without improvement before stopping (0: never)."),
+    checkpoint_every: int = typer.Option(100, help="Steps between checkpoints in OUT.work (0: none)."),
+    resume: bool = typer.Option(False, help="Continue from OUT.work."),
+    index_dir: Optional[Path] = typer.Option(None, help="Keep the teachers' indexes here and reuse them."),
+    seed: int = typer.Option(0, help="Pseudo-queries, sampling and initialisation seed."),
 ) -> None:
-    """Distil an inference-free document encoder from dense and sparse teachers."""
+    """Distil an inference-free document encoder from an ensemble of retrievers, pipelines and cross-encoders."""
     from winnow.train.distill import DistillConfig, train_inference_free
 
-    config = DistillConfig(student=student, dense_teacher=dense_teacher, sparse_teacher=sparse_teacher, steps=steps,
-                           queries_per_step=queries_per_step, candidates=candidates, learning_rate=learning_rate,
-                           flops_weight=flops_weight, temperature=temperature, doc_max_length=doc_max_length, seed=seed)
-    columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("steps {task.fields[info]}"),
+    config = DistillConfig(
+        student=student, teachers=tuple(teacher), teacher_weights=tuple(teacher_weight) if teacher_weight else None,
+        norm=norm, pseudo_queries=pseudo_queries, doc2query=doc2query, depth=depth, candidates=candidates,
+        false_negative_margin=false_negative_margin, dev_queries=dev_queries, steps=steps,
+        queries_per_step=queries_per_step, accumulation=accumulation, learning_rate=learning_rate,
+        flops_weight=flops_weight, temperature=temperature, doc_max_length=doc_max_length, bf16=bf16, device=device,
+        seed=seed, eval_every=eval_every, patience=patience, checkpoint_every=checkpoint_every)
+    columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("train", total=steps, info="")
-        report = train_inference_free(corpus, out, config, split=split, progress=lambda step, last: bar.update(
-            task, completed=step, info=f"doc terms {last['doc_terms']:.0f}" if last else ""))
+
+        def show(step: int, last: dict) -> None:
+            info = f"loss {last['loss']:.4f} lr {last['lr']:.1e}" if "loss" in last else ""
+            bar.update(task, completed=step, info=info + (f" dev {last['dev']:.3f}" if "dev" in last else ""))
+
+        report = train_inference_free(corpus, out, config, split=None if label_free else split, dev_split=dev_split,
+                                      index_dir=index_dir, resume=resume, progress=show)
+    for name, value in report["teachers"].items():
+        console.print(f"teacher {name}: dev ndcg@10 {value:.4f}")
     last = report["history"][-1]
-    console.print(f"trained on {report['queries']:,} queries in {report['seconds']:.0f} s: distillation loss "
-                  f"{last['distill']:.4f}, {last['doc_terms']:.0f} terms per document -> {out}")
+    best = f", best dev ndcg@10 {report['best_dev']:.4f} at step {report['best_step']}" if report["evaluations"] else ""
+    console.print(f"trained on {report['examples']:,} queries in {report['seconds']:.0f} s: distillation loss "
+                  f"{last['distill']:.4f}, {last['doc_terms']:.0f} terms per document{best} -> {out}")
 
 
 @app.command(name="train-cross-encoder")

@@ -1,4 +1,8 @@
-"""Training examples: each query of a BEIR split with its judged positives and BM25 candidates."""
+"""Training examples: a query, its positives and mined negatives.
+
+:func:`mine_candidates` takes a BEIR split's judged positives and BM25's top documents;
+:func:`teacher_example` takes the teachers' ensemble ranking and drops likely false negatives.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 
 from winnow.corpus.beir import load_beir
 from winnow.errors import WinnowError
+from winnow.types import Hits
 
 
 @dataclass(frozen=True)
@@ -64,3 +69,39 @@ def _keep(example: Example, texts: dict[str, str]) -> Example:
     positives = [d for d in example.doc_ids[: example.n_positive] if d in texts]
     others = [d for d in example.doc_ids[example.n_positive :] if d in texts]
     return Example(example.query, tuple(positives + others), len(positives))
+
+
+@dataclass(frozen=True)
+class ScoredExample:
+    """A training query with its candidates (positives first) and the teachers' score of each."""
+
+    query: str
+    doc_ids: tuple[str, ...]
+    scores: tuple[float, ...]
+    n_positive: int
+
+
+def teacher_example(query: str, ranking: Hits, positives: list[str], margin: float, depth: int,
+                    lift: bool) -> ScoredExample | None:
+    """Positives and mined negatives of one query, scored by the teachers' ensemble.
+
+    A positive the teachers returned keeps their score; one they missed gets the best score of
+    the ranking when ``lift`` is set (a judged positive outranks what the teachers found) and is
+    dropped otherwise (a pseudo-query whose source the teachers cannot find teaches nothing).
+    Negatives are the other documents of the top ``depth``, minus likely false negatives: those
+    the teachers score within ``margin`` of the lowest positive or above it (as GPL and the
+    inference-free paper filter mined negatives).
+
+    Returns:
+        The example, or ``None`` when no positive is left.
+    """
+    scores = ranking.to_dict()
+    top = max(scores.values(), default=0.0)
+    kept = [(d, scores[d]) for d in positives if d in scores] + [(d, top) for d in positives if d not in scores and lift]
+    if not kept:
+        return None
+    judged = set(positives)
+    bar = min(s for _, s in kept) - margin
+    negatives = [(d, s) for d, s in list(ranking)[:depth] if d not in judged and s < bar]
+    pairs = kept + negatives
+    return ScoredExample(query, tuple(d for d, _ in pairs), tuple(float(s) for _, s in pairs), len(kept))

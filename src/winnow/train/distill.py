@@ -1,15 +1,26 @@
-"""Distil an inference-free document encoder from a fused dense + sparse teacher.
+"""Distil an inference-free document encoder from an ensemble of winnow retrievers and rerankers.
 
-Only documents pass through the student (an MLM with SPLADE pooling); a query is its distinct
+Only documents pass through the student (an MLM with SPLADE max pooling); a query is its distinct
 tokens weighted by the corpus IDF, exactly as :class:`~winnow.encode.inference_free.StaticQueryEncoder`
-will weigh it at search time. Each step samples queries, gives each one judged positive and
-``candidates - 1`` other BM25 candidates, and minimises
+weighs it at search time. The data flow:
 
-    KL(softmax(teacher / T) || softmax(student)) + lambda_t * L_flops(idf-aware)
+1. **Queries.** A BEIR split's judged queries (supervised), or pseudo-queries made from the
+   corpus (:mod:`~winnow.train.pseudo`, label-free), each with its source document as positive.
+2. **Teachers** (:mod:`~winnow.train.teachers`): any retriever or pipeline ranks the corpus, a
+   cross-encoder rescores their pool; each teacher's nDCG@10 on the dev queries is reported
+   before training. Their scores are normalised per query and summed with weights.
+3. **Examples** (:func:`~winnow.train.candidates.teacher_example`): positives plus the
+   ensemble's top ``depth``, likely false negatives dropped.
+4. **Student** (:mod:`~winnow.train.student`): each step gives every sampled query one positive
+   and ``candidates - 1`` negatives and minimises
 
-with ``lambda_t`` ramped up quadratically over the first ``flops_ramp`` of the steps (SPLADE's
-schedule). The result is a model folder (weights, tokenizer, ``idf.json``) that the
-``inference-free`` encoder loads with ``idf=model``.
+       KL(softmax(teacher / T) || softmax(student)) + lambda_t * L_flops(idf-aware)
+
+   with ``lambda_t`` ramped up quadratically over the first ``flops_ramp`` of the steps
+   (SPLADE's schedule), in the loop of :mod:`~winnow.train.trainer` (evaluation on the dev
+   queries, early stop, checkpoints).
+5. **Output** (:mod:`~winnow.train.export`): one folder that winnow (``inference-free:MODEL``),
+   OpenSearch (``idf.json``) and sentence-transformers (``SparseEncoder``) load.
 """
 
 from __future__ import annotations
@@ -26,14 +37,14 @@ import numpy as np
 
 from winnow.encode.bm25 import lucene_idf
 from winnow.errors import WinnowError, require
-from winnow.train.candidates import TrainingSet, mine_candidates
-from winnow.train.losses import flops_penalty, idf_flops, kl_distillation
-from winnow.train.teachers import dense_scores, fuse, sparse_scores
+from winnow.train.candidates import ScoredExample, teacher_example
+from winnow.types import Qrels, Query, Run
 
 logger = logging.getLogger(__name__)
 
 REPORT_FILE = "training.json"
-LOG_EVERY = 10
+PREPARED_FILE = "prepared.json"
+DEV_METRIC = "ndcg@10"
 
 
 @dataclass(frozen=True)
@@ -41,52 +52,119 @@ class DistillConfig:
     """What to train and how.
 
     Attributes:
-        student: MLM to start from (folder or Hugging Face id); usually the sparse teacher.
-        dense_teacher: sentence-transformers bi-encoder, or None.
-        sparse_teacher: SPLADE model, or None (at least one teacher is needed).
-        teacher_weights: weights of the dense and the sparse teacher in the fusion.
+        student: MLM to start from (folder or Hugging Face id), or a BERT encoder that gets an
+            MLM head (:func:`~winnow.train.student.load_student`).
+        teachers: pipeline text per teacher (``bm25``, ``zscore(bm25 + dense:MODEL)``, a winnow
+            folder) or ``rerank:MODEL`` for a cross-encoder that rescores the others' pool.
+        teacher_weights: one per teacher (``None``: equal).
+        norm: per-query normalisation of each teacher's scores: ``minmax``, ``zscore`` or ``tm2c2``.
+        pseudo_queries: label-free mode: how many pseudo-queries to make (dev ones included).
+        pseudo_kinds: kinds of pseudo-queries (:data:`winnow.train.pseudo.KINDS`).
+        doc2query: a sequence-to-sequence model for the ``doc2query`` kind.
+        depth: candidates taken from each teacher's ranking per query.
+        candidates: documents per query per step (one positive, the rest mined negatives).
+        false_negative_margin: a mined negative the ensemble scores above the positive's score
+            minus this margin is dropped.
+        dev_queries: queries held out (or drawn from the dev split) to evaluate on.
         steps: optimiser steps.
-        queries_per_step: queries per batch.
-        candidates: documents per query (one judged positive, the rest BM25 candidates).
-        depth: BM25 candidates mined per query.
-        learning_rate: AdamW peak rate (linear warm-up over 10% of the steps, then linear decay).
+        queries_per_step: queries per step, split over ``accumulation`` micro-batches.
+        accumulation: micro-batches per step.
+        learning_rate: AdamW peak rate.
+        warmup: fraction of the steps of linear warm-up (then linear decay).
         flops_weight: final weight of the IDF-aware FLOPS penalty.
         flops_ramp: fraction of the steps over which that weight grows quadratically from 0.
         idf_floor: IDF below which a token's FLOPS price stops growing (``1 / idf_floor``).
-        temperature: divides the fused teacher scores (each in [0, number of teachers]).
+        temperature: divides the ensemble's scores (each in [0, 1] after min-max).
         doc_max_length: tokens per document, special tokens included.
-        seed: sampling and initialisation seed.
+        bf16: bfloat16 autocast in the forward pass.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        seed: pseudo-queries, sampling and initialisation.
+        eval_every: steps between dev evaluations (0: only the final model is kept).
+        patience: evaluations without improvement before stopping (0: never).
+        checkpoint_every: steps between checkpoints (0: none).
     """
 
     student: str
-    dense_teacher: str | None = None
-    sparse_teacher: str | None = None
-    teacher_weights: tuple[float, float] = (1.0, 1.0)
-    steps: int = 400
-    queries_per_step: int = 2
-    candidates: int = 8
+    teachers: tuple[str, ...] = ("bm25",)
+    teacher_weights: tuple[float, ...] | None = None
+    norm: str = "minmax"
+    pseudo_queries: int = 4000
+    pseudo_kinds: tuple[str, ...] = ("title", "sentence", "span")
+    doc2query: str | None = None
     depth: int = 30
+    candidates: int = 8
+    false_negative_margin: float = 0.05
+    dev_queries: int = 50
+    steps: int = 1000
+    queries_per_step: int = 8
+    accumulation: int = 1
     learning_rate: float = 5e-5
+    warmup: float = 0.1
     flops_weight: float = 0.03
     flops_ramp: float = 1 / 3
     idf_floor: float = 0.1
     temperature: float = 0.1
     doc_max_length: int = 256
+    bf16: bool = False
+    device: str = "auto"
     seed: int = 0
+    eval_every: int = 100
+    patience: int = 0
+    checkpoint_every: int = 100
 
     def __post_init__(self) -> None:
-        if not (self.dense_teacher or self.sparse_teacher):
-            raise WinnowError("distillation needs a dense teacher, a sparse teacher or both")
-        for name in ("steps", "queries_per_step", "doc_max_length"):
+        from winnow.fuse.normalize import NORMS
+
+        if not self.teachers:
+            raise WinnowError("distillation needs at least one teacher")
+        for name in ("queries_per_step", "doc_max_length", "depth", "dev_queries", "pseudo_queries"):
             if getattr(self, name) < 1:
                 raise WinnowError(f"training option {name} must be at least 1, got {getattr(self, name)}")
         if self.candidates < 2 or self.depth < self.candidates - 1:
             raise WinnowError(f"training needs candidates >= 2 and depth >= candidates - 1, "
                               f"got candidates={self.candidates}, depth={self.depth}")
-        if min(self.learning_rate, self.temperature, self.idf_floor) <= 0 or self.flops_weight < 0:
-            raise WinnowError("learning_rate, temperature and idf_floor must be > 0 and flops_weight >= 0")
+        if self.queries_per_step % self.accumulation:
+            raise WinnowError(f"queries_per_step ({self.queries_per_step}) must be a multiple of "
+                              f"accumulation ({self.accumulation})")
+        if min(self.temperature, self.idf_floor) <= 0 or self.flops_weight < 0 or self.false_negative_margin < 0:
+            raise WinnowError("temperature and idf_floor must be > 0, flops_weight and false_negative_margin >= 0")
         if not 0 < self.flops_ramp <= 1:
             raise WinnowError(f"flops_ramp must be in (0, 1], got {self.flops_ramp}")
+        if self.norm not in NORMS:
+            raise WinnowError(f"unknown normalisation {self.norm!r}; choose one of {', '.join(NORMS)}")
+        self.trainer()  # refuses bad optimiser settings now, not after the teachers ran
+
+    def trainer(self):
+        from winnow.train.trainer import TrainerConfig
+
+        return TrainerConfig(steps=self.steps, accumulation=self.accumulation, learning_rate=self.learning_rate,
+                             warmup=self.warmup, bf16=self.bf16, device=self.device, seed=self.seed,
+                             eval_every=self.eval_every, patience=self.patience,
+                             checkpoint_every=self.checkpoint_every)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything the teachers decided, saved so that a resumed run needs no teacher again."""
+
+    examples: list[ScoredExample]
+    dev_queries: list[Query]
+    dev_qrels: Qrels
+    dev_pool: dict[str, list[str]]
+    report: dict
+
+    def to_json(self) -> str:
+        return json.dumps({"examples": [dataclasses.asdict(e) for e in self.examples],
+                           "dev_queries": [[q.id, q.text] for q in self.dev_queries],
+                           "dev_qrels": self.dev_qrels.to_dict(), "dev_pool": self.dev_pool, "report": self.report})
+
+    @staticmethod
+    def from_json(text: str) -> "Prepared":
+        data = json.loads(text)
+        examples = [ScoredExample(e["query"], tuple(e["doc_ids"]), tuple(e["scores"]), e["n_positive"])
+                    for e in data["examples"]]
+        return Prepared(examples, [Query(i, t) for i, t in data["dev_queries"]], Qrels.from_dict(data["dev_qrels"]),
+                        data["dev_pool"], data["report"])
 
 
 def corpus_idf(texts, tokenizer, vocab_size: int, batch: int = 1000) -> np.ndarray:
@@ -110,130 +188,216 @@ def corpus_idf(texts, tokenizer, vocab_size: int, batch: int = 1000) -> np.ndarr
     return lucene_idf(df, n).astype(np.float32)
 
 
-def teacher_targets(config: DistillConfig, train: TrainingSet) -> list[np.ndarray]:
-    """Fused teacher scores of every example's candidates."""
-    teachers, weights = [], []
-    for model, weight, score in ((config.dense_teacher, config.teacher_weights[0], dense_scores),
-                                 (config.sparse_teacher, config.teacher_weights[1], sparse_scores)):
-        if model:
-            start = time.perf_counter()
-            teachers.append(score(model, train, max_length=config.doc_max_length))
-            weights.append(weight)
-            logger.info("teacher %s scored %d queries in %.0f s", model, len(train.examples), time.perf_counter() - start)
-    return fuse(teachers, weights)
+def training_queries(beir_dir: Path, config: DistillConfig, split: str | None, dev_split: str | None,
+                     documents: dict) -> tuple[list[Query], Qrels, list[Query], Qrels, dict]:
+    """Training and dev queries with their positives: ``(train, train_qrels, dev, dev_qrels, about)``.
+
+    Without ``split``, pseudo-queries (their source document the one positive); without
+    ``dev_split``, the last ``dev_queries`` of the training queries are held out.
+    """
+    from winnow.corpus.beir import load_beir
+    from winnow.train.pseudo import doc2query_generator, pseudo_queries
+
+    if split is None:
+        generate = doc2query_generator(config.doc2query, config.seed) if config.doc2query else None
+        made = pseudo_queries(documents.values(), config.pseudo_queries, config.seed, config.pseudo_kinds,
+                              doc2query=generate)
+        queries = [Query(p.id, p.text) for p in made]
+        qrels = Qrels({p.id: {p.doc_id: 1} for p in made})
+        kinds = {k: sum(p.kind == k for p in made) for k in config.pseudo_kinds}
+        about = {"queries": f"{len(made)} pseudo-queries", "kinds": kinds}
+    else:
+        data = load_beir(beir_dir, split)
+        queries, qrels = data.queries, data.qrels
+        about = {"queries": f"qrels split {split!r}"}
+    if dev_split is None:
+        if len(queries) <= config.dev_queries:
+            raise WinnowError(f"only {len(queries)} training queries; fewer than dev_queries "
+                              f"({config.dev_queries}) plus one")
+        dev = queries[-config.dev_queries:]
+        queries = queries[:-config.dev_queries]
+        about["dev"] = f"{len(dev)} held-out training queries"
+        return queries, qrels, dev, Qrels({q.id: qrels[q.id] for q in dev}), about
+    data = load_beir(beir_dir, dev_split)
+    rng = np.random.default_rng(config.seed)
+    dev = [data.queries[i] for i in sorted(rng.permutation(len(data.queries))[:config.dev_queries])]
+    about["dev"] = f"{len(dev)} queries of qrels split {dev_split!r}"
+    return queries, qrels, dev, Qrels({q.id: data.qrels[q.id] for q in dev}), about
 
 
-def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: DistillConfig, split: str = "train",
+def prepare(beir_dir: str | Path, config: DistillConfig, split: str | None, dev_split: str | None,
+            documents: dict, index_dir: str | Path | None = None) -> Prepared:
+    """Queries, the teachers' runs, their dev nDCG@10 and the scored training examples."""
+    from winnow.evaluate.metrics import evaluate
+    from winnow.train.teachers import TeacherSet, ensemble, teacher_runs
+
+    beir_dir = Path(beir_dir)
+    queries, qrels, dev, dev_qrels, about = training_queries(beir_dir, config, split, dev_split, documents)
+    with TeacherSet(config.teachers, config.teacher_weights, beir_dir, index_dir) as teachers:
+        started = time.perf_counter()
+        runs = teacher_runs(teachers.teachers, queries + dev, config.depth, documents)
+        weights = [t.weight for t in teachers.teachers]
+        floors = [getattr(t.stage, "score_floor", None) for t in teachers.teachers]
+        seconds = time.perf_counter() - started
+    fused = ensemble([runs[t] for t in config.teachers], weights, config.norm, floors)
+    dev_ids = {q.id for q in dev}
+    scores = {name: evaluate(_only(run, dev_ids), dev_qrels, [DEV_METRIC])[DEV_METRIC] for name, run in runs.items()}
+    scores["ensemble"] = evaluate(_only(fused, dev_ids), dev_qrels, [DEV_METRIC])[DEV_METRIC]
+    for name, value in scores.items():
+        logger.info("teacher %s: dev %s %.4f", name, DEV_METRIC, value)
+    lift = split is not None
+    examples, dropped = [], 0
+    for q in queries:
+        positives = [d for d, grade in qrels[q.id].items() if grade > 0 and d in documents]
+        example = teacher_example(q.text, fused[q.id], positives, config.false_negative_margin, config.depth, lift)
+        if example is None or len(example.doc_ids) - example.n_positive < config.candidates - 1:
+            dropped += 1
+        else:
+            examples.append(example)
+    if len(examples) < config.queries_per_step:
+        raise WinnowError(f"{beir_dir}: only {len(examples)} training queries keep {config.candidates - 1} negatives "
+                          f"after filtering; lower candidates, raise depth or make more queries")
+    pool = {q.id: list(dict.fromkeys([*fused[q.id].ids[:config.depth],
+                                      *[d for d in dev_qrels[q.id] if d in documents]])) for q in dev}
+    report = {**about, "teachers": scores, "teacher_seconds": round(seconds, 1), "examples": len(examples),
+              "dropped_queries": dropped}
+    return Prepared(examples, dev, dev_qrels, pool, report)
+
+
+def _only(run: Run, qids: set[str]) -> Run:
+    return Run({q: h for q, h in run.items() if q in qids}, run.name)
+
+
+def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: DistillConfig,
+                         split: str | None = "train", dev_split: str | None = None,
+                         index_dir: str | Path | None = None, resume: bool = False,
                          progress: Callable[[int, dict], None] | None = None) -> dict:
-    """Train on one split of a BEIR folder and save the model into ``out_dir``; return the report.
+    """Train on a BEIR folder's corpus and save the model into ``out_dir``; return the report.
 
-    The report (also saved as ``training.json``) holds the configuration, the IDF source, and
-    every ``LOG_EVERY`` steps the distillation loss, the FLOPS penalty and the mean number of
-    non-zero document weights.
+    Args:
+        split: the qrels split to train on; ``None`` trains without judgements (pseudo-queries).
+        dev_split: the qrels split to evaluate on during training; ``None`` holds out training queries.
+        index_dir: keep the teachers' indexes here and reuse them.
+        resume: continue from ``OUT.work`` (the teachers' examples and the last checkpoint).
+        progress: ``(step, {"loss", "lr", "dev", ...})`` after every step.
+
+    The report (also ``training.json`` in the folder) holds the configuration, each teacher's
+    and the ensemble's dev nDCG@10, the start model's, the loss history and every evaluation.
     """
     torch = require("torch", "train")
-    transformers = require("transformers", "train")
-    from winnow.corpus.beir import load_beir
+    from winnow.corpus.beir import read_corpus
+    from winnow.train.export import save_inference_free
+    from winnow.train.student import load_student
+    from winnow.train.trainer import device_of, fit
 
-    student_dir = _student_folder(config.student)
     started = time.perf_counter()
-    rng = np.random.default_rng(config.seed)
-    torch.manual_seed(config.seed)
-    train = mine_candidates(beir_dir, split, config.depth)
-    examples = [e for e in train.examples if len(e.doc_ids) >= config.candidates]
-    if len(examples) < config.queries_per_step:
-        raise WinnowError(f"{beir_dir}: only {len(examples)} {split} queries have {config.candidates} candidates; "
-                          f"lower candidates or queries_per_step")
-    train = TrainingSet(examples, train.texts)
-    targets = teacher_targets(config, train)
+    beir_dir, out = Path(beir_dir), Path(out_dir)
+    work = out.with_name(out.name + ".work")
+    documents = {d.id: d for d in read_corpus(beir_dir / "corpus.jsonl")}
+    network, tokenizer = load_student(config.student)  # fails fast on a bad student, before the teachers
+    cached = work / PREPARED_FILE
+    if resume and cached.exists():
+        prepared = Prepared.from_json(cached.read_text(encoding="utf-8"))
+    else:
+        prepared = prepare(beir_dir, config, split, dev_split, documents, index_dir)
+        work.mkdir(parents=True, exist_ok=True)
+        cached.write_text(prepared.to_json(), encoding="utf-8")
 
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(student_dir))
-    model = transformers.AutoModelForMaskedLM.from_pretrained(str(student_dir)).float().train()
-    vocab = model.get_output_embeddings().weight.shape[0]
-    idf = corpus_idf((d.full_text for d in load_beir(beir_dir, split=split).corpus()), tokenizer, vocab)
+    device = torch.device(device_of(config.trainer()))
+    network.to(device)
+    vocab = network.get_output_embeddings().weight.shape[0]
+    idf = corpus_idf((d.full_text for d in documents.values()), tokenizer, vocab)
     idf[tokenizer.all_special_ids] = 0.0
-    idf_t = torch.from_numpy(idf)
-    penalty = flops_penalty(idf_t, config.idf_floor)
-    keep = torch.ones(vocab)
-    keep[tokenizer.all_special_ids] = 0.0  # special tokens never reach the index
-    query_ids = [sorted(set(tokenizer(e.query, add_special_tokens=False)["input_ids"])) for e in examples]
-
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
-    schedule = transformers.get_linear_schedule_with_warmup(optimizer, max(1, config.steps // 10), config.steps)
+    student = _Student(network, tokenizer, idf, config, device)
+    examples = prepared.examples
+    micro = config.queries_per_step // config.accumulation
+    query_ids = [student.query_ids(e.query) for e in examples]
     ramp = max(1, round(config.flops_ramp * config.steps))
-    history = []
-    for step in range(1, config.steps + 1):
-        batch = rng.choice(len(examples), config.queries_per_step, replace=False)
-        docs, teacher = [], []
+
+    def micro_loss(rng, step: int):
+        from winnow.train.losses import idf_flops, kl_distillation
+
+        batch = rng.choice(len(examples), micro, replace=False)
+        docs, targets, rows = [], [], []
         for i in batch:
-            chosen = _sample_candidates(examples[i], config.candidates, rng)
-            docs += [train.texts[examples[i].doc_ids[j]] for j in chosen]
-            teacher.append(targets[i][chosen])
-        inputs = tokenizer(docs, padding=True, truncation=True, max_length=config.doc_max_length, return_tensors="pt")
-        weights = _pooled(model, inputs) * keep
-        queries = torch.zeros(len(batch), vocab)
-        for row, i in enumerate(batch):
-            queries[row, query_ids[i]] = idf_t[query_ids[i]]
-        student = (weights.view(len(batch), config.candidates, vocab) * queries[:, None, :]).sum(-1)
-        distill = kl_distillation(student, torch.from_numpy(np.stack(teacher)), config.temperature)
-        flops = idf_flops(weights, penalty)
+            chosen = _sample(examples[i], config.candidates, rng)
+            docs += [documents[examples[i].doc_ids[j]].full_text for j in chosen]
+            targets.append(np.asarray(examples[i].scores, dtype=np.float32)[chosen])
+            rows.append(query_ids[i])
+        weights = student.documents(docs)
+        scores = (weights.view(micro, config.candidates, -1) * student.queries(rows)[:, None, :]).sum(-1)
+        distill = kl_distillation(scores.float(), torch.from_numpy(np.stack(targets)).to(device), config.temperature)
+        flops = idf_flops(weights.float(), student.penalty)
         lam = config.flops_weight * min(1.0, step / ramp) ** 2
-        loss = distill + lam * flops
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        if step % LOG_EVERY == 0 or step == config.steps:
-            entry = {"step": step, "distill": distill.item(), "flops": flops.item(), "lambda": lam,
-                     "doc_terms": (weights > 0).sum(dim=1).float().mean().item()}
-            history.append(entry)
-            logger.info("step %(step)d: distill %(distill).4f flops %(flops).3f doc terms %(doc_terms).0f", entry)
-        if progress:
-            progress(step, history[-1] if history else {})
+        terms = (weights > 0).sum(dim=1).float().mean().item()
+        return distill + lam * flops, {"distill": distill.item(), "flops": flops.item(), "doc_terms": terms}
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(out))
-    tokenizer.save_pretrained(str(out))
-    vocab_tokens = tokenizer.convert_ids_to_tokens(list(range(vocab)))
-    (out / "idf.json").write_text(json.dumps({t: float(w) for t, w in zip(vocab_tokens, idf) if w > 0}), encoding="utf-8")
-    report = {"config": dataclasses.asdict(config), "beir": str(beir_dir), "split": split,
-              "queries": len(examples), "documents": len(train.texts), "idf": "corpus (Lucene, student tokenizer)",
-              "seconds": round(time.perf_counter() - started, 1), "history": history}
-    (out / REPORT_FILE).write_text(json.dumps(report, indent=2), encoding="utf-8")
-    return report
+    def dev_score() -> float:
+        from winnow.evaluate.metrics import evaluate
+
+        return evaluate(student.rerank(prepared.dev_queries, prepared.dev_pool, documents), prepared.dev_qrels,
+                        [DEV_METRIC])[DEV_METRIC]
+
+    result = fit(network, config.trainer(), micro_loss, dev_score if config.eval_every else None, work, resume,
+                 progress)
+    report = {"config": dataclasses.asdict(config), "beir": str(beir_dir), "split": split, "dev_split": dev_split,
+              **prepared.report, "documents": len(documents),
+              "student_start": result.evaluations[0]["score"] if result.evaluations else None,
+              "best_step": result.best_step, "best_dev": result.best_score, "stopped_early": result.stopped_early,
+              "resumed_from": result.resumed_from, "seconds": round(time.perf_counter() - started, 1),
+              "history": result.history, "evaluations": result.evaluations}
+    text = json.dumps(report, indent=2)
+    save_inference_free(network.cpu().eval(), tokenizer, idf, out, config.doc_max_length, {REPORT_FILE: text})
+    return json.loads(text)
 
 
-def _student_folder(student: str) -> Path:
-    """The MLM folder of the student, which must pool as the saved model will: max, ``log(1 + relu)``.
+class _Student:
+    """The student's two sides as training sees them: pooled document weights, static query weights."""
 
-    The output is a plain MLM folder with ``idf.json``, which the encoders read with those settings.
+    def __init__(self, network, tokenizer, idf: np.ndarray, config: DistillConfig, device):
+        import torch
 
-    Raises:
-        WinnowError: for a student saved with sum pooling or another activation.
-    """
-    from winnow.encode.model_layout import detect_layout, resolve_model
+        from winnow.train.losses import flops_penalty
 
-    layout = detect_layout(resolve_model(student))
-    if (layout.pooling or "max") != "max" or layout.activation != "relu":
-        raise WinnowError(f"student {student}: pools with {layout.pooling} and {layout.activation}; training "
-                          "produces max pooling over log(1 + relu) and needs a student saved that way")
-    return layout.mlm_dir
+        self.network, self.tokenizer, self.config, self.device = network, tokenizer, config, device
+        self.idf = torch.from_numpy(idf).to(device)
+        self.penalty = flops_penalty(self.idf, config.idf_floor)
+
+    def query_ids(self, text: str) -> list[int]:
+        return sorted(set(self.tokenizer(text, add_special_tokens=False)["input_ids"]))
+
+    def queries(self, rows: list[list[int]]):
+        import torch
+
+        out = torch.zeros(len(rows), len(self.idf), device=self.device)
+        for r, ids in enumerate(rows):
+            out[r, ids] = self.idf[ids]
+        return out
+
+    def documents(self, texts: list[str]):
+        """``(documents, vocabulary)`` weights: SPLADE max pooling of the MLM logits, as the encoders pool
+        (special tokens get 0 from their pinned bias, :func:`~winnow.train.student.silence_special_tokens`)."""
+        from winnow.encode.pooling import splade_pool
+
+        inputs = self.tokenizer(texts, padding=True, truncation=True, max_length=self.config.doc_max_length,
+                                return_tensors="pt").to(self.device)
+        return splade_pool(self.network(**inputs).logits, inputs["attention_mask"], "max", "relu")
+
+    def rerank(self, queries: list[Query], pool: dict[str, list[str]], documents: dict, batch: int = 16) -> Run:
+        """The student's scores of each query's pool (the teachers' top documents and its positives)."""
+        ids = list(dict.fromkeys(d for q in queries for d in pool[q.id]))
+        row = {d: i for i, d in enumerate(ids)}
+        matrix = self.queries([self.query_ids(q.text) for q in queries])
+        scores = np.zeros((len(ids), len(queries)), dtype=np.float32)
+        for start in range(0, len(ids), batch):
+            texts = [documents[d].full_text for d in ids[start:start + batch]]
+            scores[start:start + len(texts)] = (self.documents(texts).float() @ matrix.T).cpu().numpy()
+        return Run.from_dict({q.id: {d: float(scores[row[d], j]) for d in pool[q.id]} for j, q in enumerate(queries)},
+                             "student")
 
 
-def _sample_candidates(example, n: int, rng) -> np.ndarray:
-    """Indices into ``example.doc_ids``: one judged positive, then ``n - 1`` of the other candidates."""
+def _sample(example: ScoredExample, n: int, rng) -> np.ndarray:
+    """Indices into ``example.doc_ids``: one positive, then ``n - 1`` of the negatives."""
     positive = rng.integers(example.n_positive)
-    rest = np.delete(np.arange(len(example.doc_ids)), positive)
-    return np.concatenate([[positive], rng.choice(rest, n - 1, replace=False)])
-
-
-def _pooled(model, inputs):
-    """The student's document weights ``(batch, vocabulary)``: SPLADE max pooling of its MLM logits.
-
-    The same :func:`~winnow.encode.pooling.splade_pool` the encoders run at indexing time; the
-    model keeps its output layer, so gradients reach every weight and it saves as a plain MLM.
-    """
-    from winnow.encode.pooling import splade_pool
-
-    return splade_pool(model(**inputs).logits, inputs["attention_mask"], "max", "relu")
+    negatives = np.arange(example.n_positive, len(example.doc_ids))
+    return np.concatenate([[positive], rng.choice(negatives, n - 1, replace=False)])

@@ -1,78 +1,186 @@
-"""Teacher scores for the candidates of each training example, and their fusion.
+"""Teachers: any winnow retriever or pipeline, and rerankers that score the others' candidates.
 
-Two siamese teachers see the same candidates: a dense bi-encoder (any sentence-transformers
-model) and a sparse SPLADE model (any model the ``splade`` encoder loads). Their scores live on
-different scales, so each teacher's scores are min-max normalised per query before a weighted
-sum, the heterogeneous ensemble of Geng et al. (arXiv:2411.04403).
+A retrieval teacher ranks the whole corpus (BM25, dense, SPLADE, a hybrid pipeline); a reranking
+teacher (a cross-encoder) scores the pool the retrieval teachers found. Their scores live on
+different scales, so the ensemble normalises each teacher's scores per query (with the
+normalisations of :mod:`winnow.fuse.normalize`) and takes a weighted sum, the heterogeneous
+ensemble of Geng et al. ("Towards Competitive Search Relevance for Inference-Free Learned
+Sparse Retrievers", arXiv:2411.04403):
+
+    s(q, d) = sum_t w_t * phi_t(q, d) / sum_t w_t
+
+with ``phi_t`` teacher ``t``'s normalised score; a document teacher ``t`` did not return gets
+that teacher's lower bound for the query (0 after min-max).
+
+Example::
+
+    teachers = resolve_teachers(["zscore(bm25 + dense:models/all-MiniLM-L6-v2)", "rerank:models/ce"],
+                                [1.0, 1.0], "beir/scifact", index_dir="indexes")
+    runs = teacher_runs(teachers, queries, depth=30)
+    targets = ensemble([runs[t.name] for t in teachers], [t.weight for t in teachers])
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from winnow.errors import require
-from winnow.train.candidates import TrainingSet
-
-QUERY_MAX_LENGTH = 64
-
-
-def _per_example(train: TrainingSet, query_vectors, doc_vectors, doc_row: dict[str, int]) -> list[np.ndarray]:
-    """Dot products of each example's query with its candidates, in candidate order."""
-    scores = []
-    for i, example in enumerate(train.examples):
-        rows = [doc_row[d] for d in example.doc_ids]
-        product = doc_vectors[rows] @ query_vectors[i].T
-        product = product.toarray() if hasattr(product, "toarray") else product  # scipy sparse
-        scores.append(np.asarray(product, dtype=np.float32).ravel())
-    return scores
+from winnow.errors import WinnowError
+from winnow.retrieve.retriever import Reranker, Retriever
+from winnow.types import Document, Hits, Query, Run
 
 
-def _doc_order(train: TrainingSet) -> tuple[list[str], dict[str, int]]:
-    ids = sorted(train.texts)
-    return ids, {d: i for i, d in enumerate(ids)}
+@dataclass(frozen=True)
+class Teacher:
+    """One member of the ensemble: a retriever (ranks the corpus) or a reranker (scores the pool).
+
+    Attributes:
+        name: the spec it was built from; names its run and its line in the report.
+        weight: its weight in the ensemble (> 0).
+        stage: a :class:`~winnow.retrieve.retriever.Retriever` or a
+            :class:`~winnow.retrieve.retriever.Reranker`.
+    """
+
+    name: str
+    weight: float
+    stage: Retriever | Reranker
+
+    @property
+    def reranks(self) -> bool:
+        return isinstance(self.stage, Reranker)
 
 
-def dense_scores(model: str, train: TrainingSet, batch_size: int = 32, max_length: int = 256) -> list[np.ndarray]:
-    """Scores of a sentence-transformers bi-encoder (its own pooling and normalisation)."""
-    sentence_transformers = require("sentence_transformers", "train")
-    encoder = sentence_transformers.SentenceTransformer(model, device="cpu")
-    encoder.max_seq_length = max_length
-    ids, row = _doc_order(train)
-    docs = encoder.encode([train.texts[d] for d in ids], batch_size=batch_size, show_progress_bar=False)
-    queries = encoder.encode([e.query for e in train.examples], batch_size=batch_size, show_progress_bar=False)
-    return _per_example(train, queries, docs, row)
+class CorpusSource(Retriever):
+    """The documents of a corpus in memory, for rerankers to read; it retrieves nothing itself."""
+
+    name = "corpus"
+
+    def __init__(self, documents: Mapping[str, Document]):
+        self._documents = documents
+
+    def retrieve(self, queries: list[Query], k: int, filter=None) -> Run:
+        raise WinnowError("a corpus source only hands documents to rerankers; it does not retrieve")
+
+    def documents(self, ids: Sequence[str]) -> list[Document | None]:
+        return [self._documents.get(i) for i in ids]
 
 
-def sparse_scores(model: str, train: TrainingSet, batch_size: int = 32, max_length: int = 256) -> list[np.ndarray]:
-    """Scores of a siamese SPLADE model: both sides encoded, dot product of the sparse vectors."""
-    from scipy import sparse
+class TeacherSet:
+    """Teachers resolved against one corpus; :meth:`close` releases their indexes and models.
 
-    from winnow.encode.mlm_encoder import MLMSparseModel
-    from winnow.encode.options import parse_options
+    Args:
+        specs: pipeline text (``bm25``, ``zscore(bm25 + dense:MODEL)``, a winnow folder, ...) or
+            ``rerank:MODEL`` for a cross-encoder that scores the retrieval teachers' pool.
+        weights: one per spec (``None``: all 1).
+        corpus_dir: the BEIR folder whose ``corpus.jsonl`` the retrieval teachers index.
+        index_dir: keep the teachers' indexes here (reused across runs); else a temporary folder.
 
-    encoder = MLMSparseModel(model, parse_options({"backend": "torch", "batch_size": batch_size}))
-    ids, row = _doc_order(train)
+    Raises:
+        WinnowError: without a retrieval teacher, with a teacher named twice, a weight that is
+            not positive, or not one weight per spec.
+    """
 
-    def matrix(texts: list[str], length: int):
-        batch = encoder.encode_texts(texts, length, prune=False)
-        return sparse.csr_matrix((batch.values, batch.indices, batch.indptr), shape=(len(texts), encoder.vocab_size))
+    def __init__(self, specs: Sequence[str], weights: Sequence[float] | None, corpus_dir: str | Path,
+                 index_dir: str | Path | None = None):
+        from winnow.evaluate.cache import IndexCache
+        from winnow.evaluate.experiment import Resolver
+        from winnow.pipeline.grammar import build, parse
 
-    docs = matrix([train.texts[d] for d in ids], max_length)
-    queries = matrix([e.query for e in train.examples], QUERY_MAX_LENGTH)
-    return _per_example(train, queries, docs, row)
+        weights = [1.0] * len(specs) if weights is None else list(weights)
+        if len(weights) != len(specs):
+            raise WinnowError(f"{len(specs)} teachers but {len(weights)} weights; give one weight per teacher")
+        if len(set(specs)) != len(specs):
+            raise WinnowError(f"teachers {list(specs)} name one twice; give it a larger weight instead")
+        if any(w <= 0 for w in weights):
+            raise WinnowError(f"teacher weights must be > 0, got {weights}")
+        self._stack = ExitStack()
+        root = Path(index_dir) if index_dir else Path(self._stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="winnow-teachers-")))
+        resolver = Resolver(Path(corpus_dir) / "corpus.jsonl", IndexCache(root))
+        self._stack.callback(resolver.close)
+        self.teachers = [Teacher(spec, float(w), build(parse(spec), resolver)) for spec, w in zip(specs, weights)]
+        if all(t.reranks for t in self.teachers):
+            self.close()
+            raise WinnowError("the teachers need at least one retriever or pipeline to find candidates; "
+                              "a reranker alone only scores what others retrieve")
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> "TeacherSet":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
-def min_max(scores: np.ndarray) -> np.ndarray:
-    """Scale one query's scores to [0, 1] (all zeros when they are all equal)."""
-    low, high = float(scores.min()), float(scores.max())
-    return np.zeros_like(scores) if high == low else (scores - low) / (high - low)
+def teacher_runs(teachers: Sequence[Teacher], queries: list[Query], depth: int,
+                 documents: Mapping[str, Document] | None = None) -> dict[str, Run]:
+    """Each teacher's run on ``queries``: retrievers their top ``depth``, rerankers the union of those.
+
+    Args:
+        documents: the corpus by id, which reranking teachers read (needed only with them).
+    """
+    runs = {t.name: t.stage.retrieve(queries, depth).renamed(t.name) for t in teachers if not t.reranks}
+    rerankers = [t for t in teachers if t.reranks]
+    if rerankers:
+        if documents is None:
+            raise WinnowError("reranking teachers need the corpus documents")
+        pool = candidate_pool(list(runs.values()))
+        source = CorpusSource(documents)
+        for t in rerankers:
+            runs[t.name] = t.stage.rerank(queries, pool, source).renamed(t.name)
+    return runs
 
 
-def fuse(teachers: Sequence[list[np.ndarray]], weights: Sequence[float]) -> list[np.ndarray]:
-    """Per query, the weighted sum of each teacher's min-max normalised scores."""
-    if len(teachers) != len(weights) or not teachers:
-        raise ValueError("fuse needs one weight per teacher and at least one teacher")
-    return [sum(w * min_max(t[i]) for t, w in zip(teachers, weights)).astype(np.float32)
-            for i in range(len(teachers[0]))]
+def candidate_pool(runs: Sequence[Run]) -> Run:
+    """Per query, every document any run returned, in first-seen order (scores 0): what rerankers score."""
+    pool: dict[str, dict[str, None]] = {}
+    for run in runs:
+        for qid, hits in run.items():
+            pool.setdefault(qid, {}).update(dict.fromkeys(hits.ids))
+    return Run({q: Hits(tuple(ids), np.zeros(len(ids))) for q, ids in pool.items()}, "pool")
+
+
+def ensemble(runs: Sequence[Run], weights: Sequence[float], norm: str = "minmax",
+             floors: Sequence[float | None] | None = None) -> Run:
+    """The weighted sum of each run's per-query normalised scores, over the union of their documents.
+
+    Args:
+        runs: one per teacher.
+        weights: one per run; divided by their sum, so with min-max every score is in [0, 1].
+        norm: ``minmax``, ``zscore`` or ``tm2c2`` (:data:`winnow.fuse.normalize.NORMS`).
+        floors: per run, the lowest score its teacher can give (``tm2c2`` only).
+
+    Returns:
+        A run named ``ensemble``: per query, every document of any run, best first.
+    """
+    from winnow.fuse.normalize import NORMS
+
+    if not runs or len(runs) != len(weights):
+        raise WinnowError("an ensemble needs at least one run and one weight per run")
+    if norm not in NORMS:
+        raise WinnowError(f"unknown normalisation {norm!r}; choose one of {', '.join(NORMS)}")
+    w = np.asarray(weights, dtype=np.float64)
+    w = w / w.sum()
+    floors = list(floors) if floors is not None else [None] * len(runs)
+    qids = list(dict.fromkeys(q for run in runs for q in run))
+    fused: dict[str, dict[str, float]] = {}
+    for qid in qids:
+        ids = list(dict.fromkeys(d for run in runs if qid in run for d in run[qid].ids))
+        slot = {d: i for i, d in enumerate(ids)}
+        total = np.zeros(len(ids))
+        for run, weight, floor in zip(runs, w, floors):
+            hits = run.get(qid) or Hits.empty(qid)
+            values = np.asarray(hits.scores, dtype=np.float64)
+            normed, lower = NORMS[norm](values, np.array([0, len(values)]), floor)
+            column = np.full(len(ids), lower[0])
+            column[[slot[d] for d in hits.ids]] = normed
+            total += weight * column
+        fused[qid] = dict(zip(ids, total.tolist()))
+    return Run.from_dict(fused, "ensemble")
