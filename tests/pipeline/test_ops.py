@@ -84,3 +84,18 @@ def test_a_reranker_on_the_left_or_a_retriever_on_the_right_is_refused(bm25):
         bm25 >> bm25
     with pytest.raises(WinnowError, match="at least two retrievers"):
         Fusion([bm25])
+
+
+def test_indexes_of_one_corpus_share_an_id_space_and_fuse_on_numbers(tiny_beir, tiny_index, tmp_path):
+    other = tmp_path / "bm25-other"
+    winnow.index_corpus(tiny_beir, other, "bm25:k1=0.9,b=0.4")
+    a, b = winnow.load_index(tiny_index), winnow.load_index(other)
+    assert a.id_space is not None and a.id_space == b.id_space
+    assert (a % 5).id_space == a.id_space and (a >> Reverse()).id_space is None
+    fusion = Fusion([a, b], "convex", {"norm": "zscore"}, depth=20)
+    assert fusion.id_space == a.id_space and Fusion([a, Spy(b)]).id_space is None
+    run = fusion.retrieve(QUERIES, 3)
+    assert all(h.docnos is not None and len(h) <= 3 for h in run.values())
+    on_ids = Fusion([a, Spy(b)], "convex", {"norm": "zscore"}, depth=20).retrieve(QUERIES, 3)
+    for q in run:
+        assert run[q].ids == on_ids[q].ids and np.allclose(run[q].scores, on_ids[q].scores, rtol=0, atol=1e-12)

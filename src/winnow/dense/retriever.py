@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
@@ -20,7 +21,7 @@ from winnow.dense.ann import DEFAULT_LIBRARY, HnswGraph
 from winnow.dense.exact import exact_topk
 from winnow.dense.index import DenseIndex
 from winnow.errors import WinnowError
-from winnow.retrieve.retriever import Retriever
+from winnow.retrieve.retriever import Retriever, numbering
 from winnow.types import Document, Hits, Query, Run
 
 log = logging.getLogger("winnow.dense")
@@ -69,6 +70,14 @@ class DenseRetriever(Retriever):
             if library not in graphs:
                 raise WinnowError(f"{path}: no {library} graph in the index (it has {', '.join(graphs)})")
             self.graph = HnswGraph(self.index.path, library, graphs[library])
+
+    @cached_property
+    def id_space(self) -> str | None:
+        """A digest of the index's document-id table (its recorded xxh3), the same as a sparse
+        index's of the same corpus in one segment (see :attr:`Retriever.id_space`)."""
+        files = self.index.manifest["files"]
+        return numbering([((files.get("doc_ids.bin") or {}).get("xxh3"),
+                           (files.get("doc_ids.idx.npy") or {}).get("xxh3"), None)])
 
     @property
     def encoder(self):

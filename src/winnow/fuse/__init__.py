@@ -26,11 +26,13 @@ from __future__ import annotations
 import logging
 from typing import Sequence
 
+from winnow.errors import WinnowError
+from winnow.fuse.numbered import fuse_numbered, numbered
 from winnow.fuse.params import Method, check
 from winnow.fuse.registry import METHODS
 from winnow.fuse.tune import simplex, tune
-from winnow.fuse.union import align, rank
-from winnow.types import Run
+from winnow.fuse.union import align, check_floors, rank
+from winnow.types import Run, check_k
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ def check_params(method: str, params: dict, n_runs: int) -> dict:
 
 
 def fuse(runs: Sequence[Run], method: str = "rrf", *, floors: Sequence[float | None] | None = None,
-         **params) -> Run:
+         cutoff: int | None = None, shared_docnos: bool = False, **params) -> Run:
     """Fuse ``runs`` (at least two) into one run over the union of their queries and documents.
 
     Args:
@@ -57,20 +59,36 @@ def fuse(runs: Sequence[Run], method: str = "rrf", *, floors: Sequence[float | N
         floors: per run, the lowest score its retriever can give (``Retriever.score_floor``);
             only ``tm2c2`` uses them, and a run without one (``None``) falls back to its
             per-query minimum, that is to min-max (logged).
+        cutoff: keep only the best ``cutoff`` documents per query (all when ``None``); only
+            those are ranked and their ids gathered.
+        shared_docnos: the runs' ``docnos`` come from one document numbering (their retrievers
+            share one :attr:`~winnow.retrieve.retriever.Retriever.id_space`): documents are then
+            matched by number, several times faster, with the same result. Ignored when a hits
+            lacks ``docnos``.
         **params: the method's parameters (see :func:`check_params`).
 
     Returns:
-        A run named ``method(a + b)``: per query every document any run retrieved, best first
-        (ties by lower id), float64 scores.
+        A run named ``method(a + b)``: per query every document any run retrieved (at most
+        ``cutoff``), best first (ties by lower id), float64 scores; with ``shared_docnos`` the
+        hits keep the document numbers.
     """
     params = check_params(method, params, len(runs))
-    union = align(runs, floors)
-    if params.get("norm") == "tm2c2" and None in union.floors:
-        missing = [name for name, floor in zip(union.names, union.floors) if floor is None]
+    runs = list(runs)
+    if len(runs) < 2 or not all(isinstance(r, Run) for r in runs):
+        raise WinnowError(f"fusion needs at least two Runs, got {[type(r).__name__ for r in runs]}")
+    if cutoff is not None:
+        cutoff = check_k(cutoff, "the fusion cutoff")
+    floors = check_floors(floors, len(runs))
+    if params.get("norm") == "tm2c2" and None in floors:
+        missing = [run.name for run, floor in zip(runs, floors) if floor is None]
         logger.warning("tm2c2: no score floor for %s; using each query's lowest score (min-max) instead",
                        ", ".join(missing))
-    fused = METHODS[method].combine(union, **params)
-    return rank(union, fused, f"{method}({' + '.join(union.names)})")
+    name = f"{method}({' + '.join(run.name for run in runs)})"
+    if shared_docnos and numbered(runs):
+        return fuse_numbered(runs, METHODS[method], params, floors, cutoff, name)
+    union = align(runs, floors)
+    return rank(union, union.total(METHODS[method].terms(union.scores, union.offsets, union.floors, **params)),
+                name, cutoff)
 
 
 __all__ = ["METHODS", "Method", "check_params", "fuse", "simplex", "tune"]

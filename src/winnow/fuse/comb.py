@@ -5,23 +5,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from winnow.fuse.params import Method, norm as norm_param
-from winnow.fuse.union import Union
+from winnow.fuse.normalize import normalised
+from winnow.fuse.params import Method, Terms, norm as norm_param
 
 
-def combsum(union: Union, *, norm: str = "minmax") -> np.ndarray:
+def combsum(scores, offsets, floors, *, norm: str = "minmax") -> Terms:
     """``score(d) = sum_r phi_r(d)``: the normalised scores (``norm``) summed; a run that did not
     retrieve ``d`` contributes its lower bound for that query."""
-    fused = np.zeros(union.n_slots)
-    for r in range(union.n_runs):
-        fused += union.contribution(r, norm)
-    return fused
+    values, lower = normalised(scores, offsets, floors, norm)
+    return Terms(values, lower, np.ones(len(scores)))
 
 
-def combmnz(union: Union, *, norm: str = "minmax") -> np.ndarray:
+def combmnz(scores, offsets, floors, *, norm: str = "minmax") -> Terms:
     """``score(d) = |{r : r retrieved d}| * sum_r phi_r(d)``: CombSUM times the number of runs
     that retrieved ``d``."""
-    return combsum(union, norm=norm) * union.retrieved()
+    values, lower = normalised(scores, offsets, floors, norm)
+    return Terms(values, lower, np.ones(len(scores)), mnz=True)
 
 
 COMBSUM = Method(combsum, {"norm": norm_param})

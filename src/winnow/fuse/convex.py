@@ -7,21 +7,18 @@ from typing import Sequence
 
 import numpy as np
 
-from winnow.fuse.params import Method, norm as norm_param, weights as weights_param
-from winnow.fuse.union import Union
+from winnow.fuse.normalize import normalised
+from winnow.fuse.params import Method, Terms, norm as norm_param, weights as weights_param
 
 
-def combine(union: Union, *, weights: Sequence[float] | None = None, norm: str = "minmax") -> np.ndarray:
+def terms(scores, offsets, floors, *, weights: Sequence[float] | None = None, norm: str = "minmax") -> Terms:
     """``score(d) = sum_r w_r * phi_r(d)`` with ``w`` the weights divided by their sum (equal by
     default) and ``phi_r`` run ``r``'s normalised score (``norm``: ``minmax``, ``zscore``,
     ``tm2c2``); a document ``r`` did not retrieve gets ``r``'s lower bound for that query.
     """
-    w = np.full(union.n_runs, 1.0) if weights is None else np.asarray(weights, dtype=np.float64)
-    w = w / w.sum()
-    fused = np.zeros(union.n_slots)
-    for r in range(union.n_runs):
-        fused += w[r] * union.contribution(r, norm)
-    return fused
+    w = np.full(len(scores), 1.0) if weights is None else np.asarray(weights, dtype=np.float64)
+    values, lower = normalised(scores, offsets, floors, norm)
+    return Terms(values, lower, w / w.sum())
 
 
-METHOD = Method(combine, {"weights": weights_param, "norm": norm_param})
+METHOD = Method(terms, {"weights": weights_param, "norm": norm_param})

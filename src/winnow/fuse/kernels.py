@@ -1,4 +1,4 @@
-"""The compiled part of ranking fused scores."""
+"""The compiled parts of fusion: ranking fused scores, and fusing runs on document numbers."""
 
 from __future__ import annotations
 
@@ -7,16 +7,134 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def order_segments(keys: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions that sort ``keys`` ascending within each segment ``bounds[i]:bounds[i + 1]``,
-    equal keys in their original order (a stable sort per query: ``n log n`` per query, not
-    ``N log N`` over all queries as one ``lexsort`` would be), and for each sorted position
-    whether the next one holds an equal key of the same segment."""
+def _best(keys: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` smallest ``keys`` and of every key equal to the ``k``-th, sorted
+    ascending by key, equal keys in their original order (all positions when ``k`` covers them)."""
+    n = len(keys)
+    if k <= 0:
+        return np.arange(0)
+    if n > k:
+        bound = np.partition(keys, k - 1)[k - 1]
+        chosen = np.flatnonzero(keys <= bound)
+    else:
+        chosen = np.arange(n)
+    return chosen[np.argsort(keys[chosen], kind="mergesort")]
+
+
+@numba.njit(cache=True)
+def order_segments(keys: np.ndarray, bounds: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Within each segment ``bounds[i]:bounds[i + 1]``, the positions of its ``k`` smallest keys
+    (and of any key equal to the ``k``-th), sorted ascending, equal keys in their original order:
+    a partition and a stable sort per query (``n + k log k``), not one sort over all queries.
+
+    Returns:
+        ``(order, new_bounds, tied)``: the chosen positions segment by segment, where each
+        segment's start in ``order``, and for each position of ``order`` whether the next one
+        holds an equal key of the same segment.
+    """
     order = np.empty(len(keys), np.int64)
+    new_bounds = np.zeros(len(bounds), np.int64)
     tied = np.zeros(max(len(keys) - 1, 0), np.bool_)
+    m = 0
     for i in range(len(bounds) - 1):
         lo, hi = bounds[i], bounds[i + 1]
-        order[lo:hi] = lo + np.argsort(keys[lo:hi], kind="mergesort")
-        for j in range(lo, hi - 1):
+        chosen = lo + _best(keys[lo:hi], k)
+        order[m:m + len(chosen)] = chosen
+        for j in range(m, m + len(chosen) - 1):
             tied[j] = keys[order[j]] == keys[order[j + 1]]
-    return order, tied
+        m += len(chosen)
+        new_bounds[i + 1] = m
+    return order[:m], new_bounds, tied[:max(m - 1, 0)]
+
+
+@numba.njit(cache=True)
+def fuse_numbered(docnos: np.ndarray, values: np.ndarray, starts: np.ndarray, lower: np.ndarray,
+                  weights: np.ndarray, mnz: bool, k: int):
+    """Fuse runs whose hits are document numbers of one numbering, query by query.
+
+    Args:
+        docnos: every run's document numbers, run by run, each run query by query (int64).
+        values: each hit's term in the fused sum, aligned with ``docnos``.
+        starts: ``(n_runs, n_queries + 1)``: where run ``r``'s hits of query ``q`` start in
+            ``docnos``.
+        lower: ``(n_runs, n_queries)``: the term of a document run ``r`` did not retrieve.
+        weights: one per run.
+        mnz: multiply each sum by the number of runs that retrieved the document.
+        k: documents kept per query (with every document tied with the ``k``-th).
+
+    Returns:
+        ``(pool, numbers, scores, bounds, tied, twice)``: per kept document, best first (equal
+        scores in order of first appearance), its position among the query's hits of all runs
+        laid end to end (run by run), its number and fused score; where each query starts; for each
+        kept document whether the next one of its query has an equal score; and the index of a run
+        that lists a number twice for one query (-1: none).
+    """
+    n_runs, n_queries = lower.shape
+    total = len(docnos)
+    pool = np.empty(total, np.int64)
+    numbers = np.empty(total, np.int64)
+    scores = np.empty(total, np.float64)
+    bounds = np.zeros(n_queries + 1, np.int64)
+    tied = np.zeros(total, np.bool_)
+    widest = 0
+    for q in range(n_queries):
+        n = 0
+        for r in range(n_runs):
+            n += starts[r, q + 1] - starts[r, q]
+        widest = max(widest, n)
+    cap = 2
+    while cap < 2 * widest:
+        cap *= 2
+    table = np.full(cap, -1, np.int64)  # open addressing: document number -> union entry
+    u_docno = np.empty(widest, np.int64)
+    u_first = np.empty(widest, np.int64)
+    u_last = np.empty(widest, np.int64)
+    u_count = np.empty(widest, np.int64)
+    u_terms = np.empty((widest, n_runs), np.float64)
+    u_slot = np.empty(widest, np.int64)
+    fused = np.empty(widest, np.float64)
+    m = 0
+    for q in range(n_queries):
+        n_union = 0
+        ahead = 0  # hits of the runs before r in this query
+        for r in range(n_runs):
+            for j in range(starts[r, q], starts[r, q + 1]):
+                d = docnos[j]
+                h = ((d * 0x5851F42D4C957F2D) >> 17) & (cap - 1)  # multiplicative hashing
+                while table[h] != -1 and u_docno[table[h]] != d:
+                    h = (h + 1) & (cap - 1)
+                u = table[h]
+                if u == -1:
+                    u = n_union
+                    n_union += 1
+                    table[h] = u
+                    u_slot[u] = h
+                    u_docno[u] = d
+                    u_first[u] = ahead + j - starts[r, q]
+                    u_last[u] = -1
+                    u_count[u] = 0
+                    for s in range(n_runs):
+                        u_terms[u, s] = lower[s, q]
+                elif u_last[u] == r:
+                    return pool[:0], numbers[:0], scores[:0], bounds, tied[:0], r
+                u_last[u] = r
+                u_count[u] += 1
+                u_terms[u, r] = values[j]
+            ahead += starts[r, q + 1] - starts[r, q]
+        for u in range(n_union):
+            table[u_slot[u]] = -1
+            f = 0.0
+            for r in range(n_runs):
+                f += weights[r] * u_terms[u, r]
+            fused[u] = f * u_count[u] if mnz else f
+        chosen = _best(-fused[:n_union], k)
+        for i in range(len(chosen)):
+            u = chosen[i]
+            pool[m + i] = u_first[u]
+            numbers[m + i] = u_docno[u]
+            scores[m + i] = fused[u]
+            if i > 0:
+                tied[m + i - 1] = fused[chosen[i - 1]] == fused[u]
+        m += len(chosen)
+        bounds[q + 1] = m
+    return pool[:m], numbers[:m], scores[:m], bounds, tied[:max(m - 1, 0)], -1

@@ -75,3 +75,10 @@ def tm2c2(values: np.ndarray, offsets: np.ndarray, floor: float | None = None) -
 
 
 NORMS = {"minmax": min_max, "zscore": z_score, "tm2c2": tm2c2}
+
+
+def normalised(scores, offsets, floors, norm: str) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Every run's scores normalised with ``norm``: per run, the normalised values and the lower
+    bound of each query."""
+    parts = [NORMS[norm](s, o, f) for s, o, f in zip(scores, offsets, floors)]
+    return tuple(v for v, _ in parts), tuple(low for _, low in parts)

@@ -14,15 +14,35 @@ from winnow.fuse.normalize import NORMS
 
 
 @dataclass(frozen=True)
-class Method:
-    """A fusion method: its combining function and the parsers of its parameters.
+class Terms:
+    """What a fusion adds up: ``score(d) = sum_r weights[r] * term_r(d)``, times the number of
+    runs that retrieved ``d`` when ``mnz``.
 
     Attributes:
-        combine: ``(union, **params) -> fused score per slot``.
+        values: per run, ``term_r`` of each of its hits (aligned with its concatenated scores).
+        lower: per run and query, ``term_r`` of a document the run did not retrieve.
+        weights: one per run (float64).
+        mnz: whether the sum is multiplied by the number of runs that retrieved the document.
+    """
+
+    values: tuple[np.ndarray, ...]
+    lower: tuple[np.ndarray, ...]
+    weights: np.ndarray
+    mnz: bool = False
+
+
+@dataclass(frozen=True)
+class Method:
+    """A fusion method: its terms and the parsers of its parameters.
+
+    Attributes:
+        terms: ``(scores, offsets, floors, **params) -> Terms``, given per run its scores for
+            all queries concatenated (float64), where each query's scores start (``n_queries
+            + 1`` entries) and its score floor (``None`` when unknown).
         params: parameter name -> ``(value, n_runs) -> checked value``.
     """
 
-    combine: Callable[..., np.ndarray]
+    terms: Callable[..., Terms]
     params: Mapping[str, Callable[[object, int], object]]
 
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from winnow.fuse.params import Method, rrf_k
-from winnow.fuse.union import Union
+from winnow.fuse.params import Method, Terms, rrf_k
 
 
-def combine(union: Union, *, k: float = 60) -> np.ndarray:
+def terms(scores, offsets, floors, *, k: float = 60) -> Terms:
     """``score(d) = sum over runs r that retrieved d of 1 / (k + rank_r(d))``, ranks from 1.
 
     Scores are ignored, so no normalisation is needed; a run that did not retrieve ``d``
     contributes 0.
     """
-    fused = np.zeros(union.n_slots)
-    for r in range(union.n_runs):
-        fused[union.slots[r]] += 1.0 / (k + union.ranks(r))
-    return fused
+    values = []
+    for offset in offsets:
+        starts = np.repeat(offset[:-1], np.diff(offset))
+        values.append(1.0 / (k + (np.arange(1, int(offset[-1]) + 1) - starts)))
+    return Terms(tuple(values), tuple(np.zeros(len(o) - 1) for o in offsets), np.ones(len(offsets)))
 
 
-METHOD = Method(combine, {"k": rrf_k})
+METHOD = Method(terms, {"k": rrf_k})

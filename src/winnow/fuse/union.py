@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from winnow.errors import WinnowError
-from winnow.fuse.normalize import NORMS
+from winnow.fuse.params import Terms
 from winnow.types import Hits, Run
 
 
@@ -58,18 +58,18 @@ class Union:
     def n_slots(self) -> int:
         return len(self.ids)
 
-    def ranks(self, r: int) -> np.ndarray:
-        """The 1-based rank of each of run ``r``'s hits within its query."""
-        starts = np.repeat(self.offsets[r][:-1], np.diff(self.offsets[r]))
-        return np.arange(1, len(self.slots[r]) + 1) - starts
-
-    def contribution(self, r: int, norm: str) -> np.ndarray:
-        """Run ``r``'s normalised score for every slot: its own for the documents it retrieved,
-        its lower bound for that query (see :mod:`winnow.fuse.normalize`) for the rest."""
-        values, lower = NORMS[norm](self.scores[r], self.offsets[r], self.floors[r])
-        out = lower[self.slot_query]
-        out[self.slots[r]] = values
-        return out
+    def total(self, terms: Terms) -> np.ndarray:
+        """The fused score of every slot: ``sum_r weights[r] * term_r``, a run's lower bound for
+        the documents it did not retrieve, times the number of runs that retrieved the document
+        when ``terms.mnz``."""
+        fused = np.zeros(self.n_slots)
+        for r in range(self.n_runs):
+            term = terms.lower[r][self.slot_query]
+            term[self.slots[r]] = terms.values[r]
+            fused += terms.weights[r] * term
+        if terms.mnz:
+            fused = fused * self.retrieved()
+        return fused
 
     def retrieved(self) -> np.ndarray:
         """How many runs retrieved the document of each slot."""
@@ -91,7 +91,7 @@ def align(runs: Sequence[Run], floors: Sequence[float | None] | None = None) -> 
     runs = list(runs)
     if len(runs) < 2 or not all(isinstance(r, Run) for r in runs):
         raise WinnowError(f"fusion needs at least two Runs, got {[type(r).__name__ for r in runs]}")
-    floors = _check_floors(floors, len(runs))
+    floors = check_floors(floors, len(runs))
     qids = tuple(dict.fromkeys(chain.from_iterable(runs)))
     slot_parts: list[list[Iterable[int]]] = [[] for _ in runs]
     score_parts: list[list[np.ndarray]] = [[] for _ in runs]
@@ -146,27 +146,38 @@ def align(runs: Sequence[Run], floors: Sequence[float | None] | None = None) -> 
                  tuple(slots), tuple(offsets), tuple(scores), floors, used)
 
 
-def rank(union: Union, fused: np.ndarray, name: str) -> Run:
-    """Rank each query's documents by ``fused`` (one score per slot), best first, ties by lower id."""
+def rank(union: Union, fused: np.ndarray, name: str, cutoff: int | None = None) -> Run:
+    """Rank each query's documents by ``fused`` (one score per slot), best first, ties by lower
+    id; only the best ``cutoff`` per query are ranked and kept (all when ``None``)."""
     from winnow.fuse.kernels import order_segments
 
     slots = np.flatnonzero(union.used)  # query by query
     scores, queries = fused[slots], union.slot_query[slots]
     bounds = np.zeros(len(union.qids) + 1, np.int64)
     np.cumsum(np.bincount(queries, minlength=len(union.qids)), out=bounds[1:])
-    order, tied = order_segments(-scores, bounds)
+    order, bounds, tied = order_segments(-scores, bounds, len(slots) if cutoff is None else cutoff)
     if tied.any():
-        _break_ties(order, tied, slots, union.ids)
+        break_ties(order, tied, union.ids[slots])
     slots, scores = slots[order], scores[order]
-    ids = union.ids[slots].tolist()
-    bounds = bounds.tolist()
-    return Run({qid: Hits(tuple(ids[bounds[i]:bounds[i + 1]]), scores[bounds[i]:bounds[i + 1]], None, qid)
-                for i, qid in enumerate(union.qids)}, name)
+    return ranked(union.qids, union.ids[slots].tolist(), scores, None, bounds.tolist(), cutoff, name)
 
 
-def _break_ties(order: np.ndarray, tied: np.ndarray, slots: np.ndarray, ids: np.ndarray) -> None:
-    """Reorder, in place, each group of equal scores within a query (``tied[i]``: sorted
-    positions ``i`` and ``i + 1`` hold equal scores) by ascending document id.
+def ranked(qids: Sequence[str], ids: list[str], scores: np.ndarray, docnos: np.ndarray | None,
+           bounds: list[int], cutoff: int | None, name: str) -> Run:
+    """The run of ``qids`` whose query ``i`` holds positions ``bounds[i]:bounds[i + 1]`` of
+    ``ids``, ``scores`` and ``docnos`` (best first), at most ``cutoff`` of them."""
+    out = {}
+    for i, qid in enumerate(qids):
+        lo, hi = bounds[i], bounds[i + 1]
+        if cutoff is not None:
+            hi = min(hi, lo + cutoff)
+        out[qid] = Hits(tuple(ids[lo:hi]), scores[lo:hi], None if docnos is None else docnos[lo:hi], qid)
+    return Run(out, name)
+
+
+def break_ties(order: np.ndarray, tied: np.ndarray, ids: np.ndarray) -> None:
+    """Reorder, in place, each group of equal scores within a query (``tied[i]``: positions ``i``
+    and ``i + 1`` of ``order`` hold equal scores) by ascending document id (``ids[order[i]]``).
 
     Most groups are pairs (in RRF, the documents at the same rank of two runs), settled by one
     vectorised comparison; larger groups are sorted one by one.
@@ -176,15 +187,15 @@ def _break_ties(order: np.ndarray, tied: np.ndarray, slots: np.ndarray, ids: np.
     pairs = starts[ends - starts == 1]
     if len(pairs):
         first, second = order[pairs], order[pairs + 1]
-        swap = (ids[slots[first]] > ids[slots[second]]).astype(bool)
+        swap = (ids[first] > ids[second]).astype(bool)
         order[pairs[swap]], order[pairs[swap] + 1] = second[swap], first[swap]
     for start, end in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist()):
         group = order[start:end + 1]
-        names = ids[slots[group]].tolist()
+        names = ids[group].tolist()
         order[start:end + 1] = group[sorted(range(len(names)), key=names.__getitem__)]
 
 
-def _check_floors(floors, n_runs: int) -> tuple[float | None, ...]:
+def check_floors(floors, n_runs: int) -> tuple[float | None, ...]:
     if floors is None:
         return (None,) * n_runs
     floors = tuple(floors)

@@ -29,6 +29,10 @@ class Cutoff(Retriever):
         self.name = f"{_label(inner)} % {self.n}"
         self.score_floor = inner.score_floor
 
+    @property
+    def id_space(self) -> str | None:
+        return self.inner.id_space
+
     def retrieve(self, queries: list[Query], k: int, filter=None) -> Run:
         return self.inner.retrieve(queries, min(k, self.n), filter).renamed(self.name)
 
@@ -121,6 +125,13 @@ class Fusion(Retriever):
         self.name = f"{method}{':' + shown[1:] if shown else ''}({' + '.join(_label(r) for r in self.retrievers)})"
         self.score_floor = None
 
+    @property
+    def id_space(self) -> str | None:
+        """The inputs' shared :attr:`~Retriever.id_space` (the fused hits keep their numbers),
+        ``None`` unless every input has the same one."""
+        spaces = {r.id_space for r in self.retrievers}
+        return spaces.pop() if len(spaces) == 1 else None
+
     @staticmethod
     def of(a: Retriever, b: Retriever) -> "Fusion":
         """``a + b``: RRF of both, flattening an untuned ``+`` chain into one fusion."""
@@ -135,7 +146,8 @@ class Fusion(Retriever):
 
         runs = [r.retrieve(queries, max(k, self.depth), filter) for r in self.retrievers]
         floors = [r.score_floor for r in self.retrievers]
-        return fuse(runs, self.method, floors=floors, **self.params).cut(k).renamed(self.name)
+        return fuse(runs, self.method, floors=floors, cutoff=k, shared_docnos=self.id_space is not None,
+                    **self.params).renamed(self.name)
 
     def documents(self, ids):
         """Each id's document from the first input that holds it."""

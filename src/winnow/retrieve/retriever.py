@@ -36,6 +36,13 @@ class Retriever(ABC):
     name: str = "retriever"
     score_floor: float | None = None
 
+    @property
+    def id_space(self) -> str | None:
+        """A token naming the numbering of the ``docnos`` in this retriever's hits: retrievers
+        with the same token number every document alike (two indexes built from one corpus in
+        one order), so fusion can match their hits by number. ``None`` when unknown."""
+        return None
+
     @abstractmethod
     def retrieve(self, queries: list[Query], k: int, filter=None) -> Run:
         """At most ``k`` hits for each of ``queries`` (already validated), as a run named :attr:`name`.
@@ -75,6 +82,19 @@ class Retriever(ABC):
 
     def close(self) -> None:
         """Release what the retriever holds (memory maps, models, connections)."""
+
+
+def numbering(tables: Sequence[tuple[str | None, ...]]) -> str | None:
+    """The :attr:`Retriever.id_space` of a numbering made of document-id tables in order, each
+    given by the recorded xxh3 of its files (and of its deletions, ``None`` for none); ``None``
+    when a table's digest is unknown."""
+    import json
+
+    import xxhash
+
+    if not tables or any(d is None for table in tables for d in table[:2]):
+        return None
+    return "docnos-" + xxhash.xxh3_64_hexdigest(json.dumps([list(t) for t in tables]).encode())
 
 
 class Reranker(ABC):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
@@ -18,7 +19,7 @@ from winnow.retrieve.dispatch import (APPROX, EXHAUSTIVE, MAXSCORE, NOTHING, STR
                                       batch_exhaustive, batch_maxscore, merge_sorted, plan, plan_batch)
 from winnow.retrieve.kernels import topk_exhaustive
 from winnow.retrieve.maxscore import topk_maxscore
-from winnow.retrieve.retriever import Retriever
+from winnow.retrieve.retriever import Retriever, numbering
 from winnow.types import Document, Hits, Query, Run, as_queries, check_k, check_query
 
 STRATEGIES = tuple(STRATEGY_CODES)  # auto, exhaustive, maxscore, approx
@@ -82,6 +83,18 @@ class Searcher(Retriever):
         self.approx = approx or Approx()
         self.name = self.index.manifest.get("spec") or self.index.encoder_kind
         self.score_floor = 0.0 if all(s.arrays.non_negative for s in self._segments) else None
+
+    @cached_property
+    def id_space(self) -> str | None:
+        """A digest of the commit's document-id tables (their recorded xxh3), in segment order,
+        with each segment's deletions (see :attr:`Retriever.id_space`)."""
+        files = self.index.manifest["files"]
+
+        def digest(name: str | None) -> str | None:
+            return (files.get(name) or {}).get("xxh3") if name else None
+
+        return numbering([(digest(f"{s['name']}/doc_ids.bin"), digest(f"{s['name']}/doc_ids.idx.npy"),
+                           digest(s.get("live"))) for s in self.index.manifest["segments"]])
 
     def reopen(self) -> "Searcher":
         """A searcher over the newest commit (``self`` when there is none newer)."""

@@ -1,0 +1,71 @@
+"""Fusion on document numbers returns the run that fusion on ids does, for every method and
+normalisation, with and without a cutoff, ties included (ids are ordered unlike their numbers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from winnow.errors import WinnowError
+from winnow.fuse import fuse
+from winnow.types import Hits, Run
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+CASES = [("rrf", {}), ("rrf", {"k": 0}), ("combsum", {"norm": "minmax"}), ("combmnz", {"norm": "zscore"})] + [
+    (method, {"norm": norm}) for method in ("convex", "combsum", "combmnz") for norm in ("minmax", "zscore", "tm2c2")]
+
+
+@st.composite
+def numbered_runs(draw):
+    """2-3 runs over 1-4 queries of one numbering of up to 30 documents whose ids sort in another
+    order; scores from a few values, so that ties are common."""
+    n_docs = draw(st.integers(1, 30))
+    ids = draw(st.permutations([f"d{i:02d}" for i in range(n_docs)]))
+    runs = []
+    for r in range(draw(st.integers(2, 3))):
+        hits = {}
+        for q in range(draw(st.integers(1, 4))):
+            docnos = draw(st.lists(st.integers(0, n_docs - 1), max_size=n_docs, unique=True))
+            values = draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.25, 7.0]) | st.floats(-5, 5, width=32),
+                                   min_size=len(docnos), max_size=len(docnos)))
+            order = np.argsort(-np.array(values, np.float32), kind="stable")
+            hits[f"q{q}"] = Hits(tuple(ids[docnos[i]] for i in order), np.array(values, np.float32)[order],
+                                 np.array(docnos, np.int64)[order], f"q{q}")
+        runs.append(Run(hits, f"r{r}"))
+    return runs
+
+
+@SETTINGS
+@given(numbered_runs(), st.sampled_from(CASES), st.none() | st.integers(0, 12), st.data())
+def test_numbers_give_the_run_ids_give(runs, case, cutoff, data):
+    method, params = case
+    if method == "convex":
+        params = {**params, "weights": data.draw(st.lists(st.floats(0.05, 1), min_size=len(runs),
+                                                          max_size=len(runs)))}
+    floors = [0.0 if r % 2 else -5.0 for r in range(len(runs))]
+    want = fuse(runs, method, floors=floors, cutoff=cutoff, **params)
+    got = fuse(runs, method, floors=floors, cutoff=cutoff, shared_docnos=True, **params)
+    full = fuse(runs, method, floors=floors, **params)
+    assert got.name == want.name and got.qids == want.qids == full.qids
+    numbers = {i: n for run in runs for h in run.values() for i, n in zip(h.ids, h.docnos.tolist())}
+    for q in want:
+        assert got[q].ids == want[q].ids == full[q].ids[:cutoff], q
+        np.testing.assert_allclose(got[q].scores, want[q].scores, rtol=0, atol=1e-12)
+        assert got[q].docnos.tolist() == [numbers[i] for i in got[q].ids]
+        assert want[q].docnos is None
+
+
+def test_hits_without_numbers_are_fused_on_ids():
+    a = Run({"q": Hits(("x", "y"), np.array([2.0, 1.0]), None, "q")}, "a")
+    b = Run({"q": Hits(("y", "z"), np.array([2.0, 1.0]), np.array([1, 2]), "q")}, "b")
+    got = fuse([a, b], "rrf", shared_docnos=True)
+    assert got["q"].ids == ("y", "x", "z") and got["q"].docnos is None
+
+
+def test_a_number_listed_twice_is_refused():
+    a = Run({"q": Hits(("x", "y"), np.array([2.0, 1.0]), np.array([0, 0]), "q")}, "a")
+    b = Run({"q": Hits(("y",), np.array([2.0]), np.array([1]), "q")}, "b")
+    with pytest.raises(WinnowError, match="'a' lists a document twice"):
+        fuse([a, b], "rrf", shared_docnos=True)
