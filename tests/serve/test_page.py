@@ -61,6 +61,7 @@ def page(base_url):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1100, "height": 1400})
+        page.set_default_timeout(120_000)  # a loaded CI machine answers slowly; a broken page never does
         page.goto(base_url)
         page.wait_for_selector("body[data-ready]")
         yield page
