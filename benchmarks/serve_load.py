@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SPLADE_TINY = SHARED / "models" / "splade-tiny"
 BATCH = 50
+SECOND_BM25 = "bm25:variant=bm25+"
 
 
 def free_port() -> int:
@@ -43,14 +44,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def build(dataset: Path, cache: Path) -> dict[str, Path]:
-    """The scifact BM25 index and a saved hybrid pipeline over it (built once, reused)."""
+def build(dataset: Path, cache: Path, second: str) -> dict[str, Path]:
+    """The BM25 index and a saved hybrid pipeline of BM25 + ``second`` (built once, reused)."""
     import winnow
     from winnow.errors import WinnowError
     from winnow.pipeline.saved import save_pipeline
 
-    second = f"inference-free:{SPLADE_TINY}" if SPLADE_TINY.is_dir() else "bm25:variant=bm25+"
-    folders = {"bm25": cache / "bm25", second: cache / ("learned" if SPLADE_TINY.is_dir() else "bm25plus")}
+    name = "bm25plus" if second == SECOND_BM25 else second.split(":")[0].replace("-", "_")
+    folders = {"bm25": cache / "bm25", second: cache / name}
     for spec, folder in folders.items():
         try:
             winnow.open(folder).close()
@@ -154,10 +155,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0, help="time limit per run")
     ap.add_argument("--clients", default="1,8,32")
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--second", default=f"inference-free:{SPLADE_TINY}" if SPLADE_TINY.is_dir() else SECOND_BM25,
+                    help=f"the hybrid's other retriever (default: inference-free splade-tiny, else {SECOND_BM25})")
     ap.add_argument("--json", type=Path, help="also write the rows here")
     args = ap.parse_args()
 
-    served = build(args.dataset, args.cache)
+    served = build(args.dataset, args.cache, args.second)
     texts = queries(args.dataset)
     rows = []
     base = {name: in_process(path, texts, args.queries) for name, path in served.items()}
