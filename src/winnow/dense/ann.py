@@ -5,7 +5,7 @@ are already normalised for cosine models) with the same parameters: ``m`` links 
 ``ef_construction`` candidates while inserting, ``ef_search`` candidates while searching (at
 least ``k``). The graph is a file in the index folder, ``hnsw-<library>.bin``; usearch serves it
 memory-mapped (``Index.restore(view=True)``), faiss reads it into memory. Document numbers are the
-graph's keys. ``docs/dense.md`` compares the two and says why usearch is the default.
+graph's keys. ``docs/dense.md`` compares the two and says why faiss is the default.
 
 Filters: faiss searches its graph with an ``IDSelectorBitmap`` and returns only allowed documents
 (the filter is exact; the ranking is as approximate as unfiltered HNSW, and gets worse when the
@@ -24,7 +24,7 @@ import numpy as np
 from winnow.errors import IndexFormatError, WinnowError, require
 
 LIBRARIES = ("usearch", "faiss")
-DEFAULT_LIBRARY = "usearch"
+DEFAULT_LIBRARY = "faiss"  # measured faster to build and search at equal recall; filters exactly
 ADD_CHUNK = 65536  # vectors handed to the library per call (bounds the copy of a memory map)
 
 

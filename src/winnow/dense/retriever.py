@@ -39,7 +39,7 @@ class DenseRetriever(Retriever):
         verify: Check every file's checksum on open.
         strategy: ``exact`` (BLAS over every vector; the default) or ``hnsw`` (a graph built with
             the index; see :mod:`winnow.dense.ann`).
-        library: The graph to use with ``hnsw`` (``usearch`` or ``faiss``; default: usearch when
+        library: The graph to use with ``hnsw`` (``usearch`` or ``faiss``; default: faiss when
             the index has it, else the one it has).
         ef_search: Graph candidates per query (default: saved with the graph), at least ``k``.
         encoder_options: Runtime overrides for the query encoder (``backend="onnx"``...).
@@ -64,7 +64,7 @@ class DenseRetriever(Retriever):
         if strategy == "hnsw":
             graphs = self.index.manifest.get("ann") or {}
             if not graphs:
-                raise WinnowError(f"{path}: the index has no HNSW graph; rebuild it with ann=['usearch'] "
+                raise WinnowError(f"{path}: the index has no HNSW graph; rebuild it with ann=['faiss'] "
                                   "(or search with strategy='exact')")
             library = library or (DEFAULT_LIBRARY if DEFAULT_LIBRARY in graphs else next(iter(graphs)))
             if library not in graphs:
