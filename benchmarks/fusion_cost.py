@@ -1,7 +1,8 @@
 """What fusion costs next to the retrievers it combines: two 1000-deep runs per query.
 
     python benchmarks/fusion_cost.py --corpus ../shared/data/beir/scifact
-        [--second inference-free:../shared/models/splade-tiny] [--index-dir DIR] [--k 1000] [--repeats 5]
+        [--second inference-free:../shared/models/splade-tiny] [--index-dir DIR] [--k 1000] [--cutoff 10]
+        [--repeats 5]
 
 Builds (or reuses, from ``--index-dir``) a BM25 index and a second index of the corpus
 (``--second``: by default inference-free with the splade-tiny document encoder when that model
@@ -9,8 +10,11 @@ folder is there, else BM25 with k1=0.9, b=0.4). Times, best of ``--repeats`` rou
 alternate between all contestants:
 
 - each retriever, every test query searched one at a time for ``--k`` hits (query encoding included);
-- each fusion method on those two runs, both query by query (two one-query runs fused per call, as a
-  server answering one query does) and in one call over all queries (as a batch pipeline does).
+- each fusion method on those two runs keeping the best ``--cutoff`` per query (as ``Fusion``
+  asked for that many does), query by query (two one-query runs fused per call, as a server
+  answering one query does) and in one call over all queries (as a batch pipeline does); on
+  document numbers when the two indexes share an id space (built from the corpus in one order),
+  and on ids (the path for retrievers that do not) query by query.
 
 Prints the mean milliseconds per query and fusion's cost as a percentage of the slower
 retriever's query time, and nDCG@10 of each system as a sanity check.
@@ -61,6 +65,7 @@ def main() -> None:
     parser.add_argument("--second", default=None, help="the second index's encoder spec")
     parser.add_argument("--index-dir", help="where to keep the indexes (default: a temporary folder)")
     parser.add_argument("--k", type=int, default=1000)
+    parser.add_argument("--cutoff", type=int, default=10, help="fused hits kept per query")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -84,7 +89,9 @@ def main() -> None:
         runs = {name: s.search_batch(data.queries, k=args.k).renamed(name) for name, s in searchers.items()}
         a, b = runs["bm25"], runs["second"]
         floors = [searchers["bm25"].score_floor, searchers["second"].score_floor]
+        shared = searchers["bm25"].id_space is not None and searchers["bm25"].id_space == searchers["second"].id_space
         singles = [(Run({q: a[q]}, "bm25"), Run({q: b[q]}, "second")) for q in a]
+        ways = {"numbers" if shared else "ids": shared} | {"ids": False}
         best = {}
         for _ in range(args.repeats):
             for name, s in searchers.items():
@@ -93,27 +100,30 @@ def main() -> None:
                     s.search(text, k=args.k)
                 _keep(best, name, time.perf_counter() - start)
             for label, (method, params) in FUSIONS.items():
+                for way, numbers in ways.items():
+                    start = time.perf_counter()
+                    for pair in singles:
+                        fuse(pair, method, floors=floors, cutoff=args.cutoff, shared_docnos=numbers, **params)
+                    _keep(best, f"{label} ({way}, per query)", time.perf_counter() - start)
                 start = time.perf_counter()
-                for pair in singles:
-                    fuse(pair, method, floors=floors, **params)
-                _keep(best, f"{label} (per query)", time.perf_counter() - start)
-                start = time.perf_counter()
-                fuse([a, b], method, floors=floors, **params)
-                _keep(best, f"{label} (batch)", time.perf_counter() - start)
+                fuse([a, b], method, floors=floors, cutoff=args.cutoff, shared_docnos=shared, **params)
+                _keep(best, f"{label} ({'numbers' if shared else 'ids'}, batch)", time.perf_counter() - start)
         n = len(texts)
         slower = max(best["bm25"], best["second"]) / n
         depth = sum(len(h) for h in a.values()) / n, sum(len(h) for h in b.values()) / n
-        print(f"corpus={args.corpus} queries={n} k={args.k} second={specs['second']} "
-              f"hits per query: bm25 {depth[0]:.0f}, second {depth[1]:.0f}; best of {args.repeats}")
-        print(f"{'system':28}{'ms/query':>10}{'% of slower':>13}{'nDCG@10':>9}")
+        print(f"corpus={args.corpus} queries={n} k={args.k} cutoff={args.cutoff} second={specs['second']} "
+              f"hits per query: bm25 {depth[0]:.0f}, second {depth[1]:.0f}; shared id space: {shared}; "
+              f"best of {args.repeats}")
+        print(f"{'system':36}{'ms/query':>10}{'% of slower':>13}{'nDCG@10':>9}")
         for name, seconds in best.items():
             if name in searchers:
                 quality = evaluate(runs[name], data.qrels, ["ndcg@10"])["ndcg@10"]
             else:
                 method, params = FUSIONS[name.rsplit(" (", 1)[0]]
-                quality = evaluate(fuse([a, b], method, floors=floors, **params), data.qrels, ["ndcg@10"])["ndcg@10"]
+                fused = fuse([a, b], method, floors=floors, cutoff=args.cutoff, shared_docnos=shared, **params)
+                quality = evaluate(fused, data.qrels, ["ndcg@10"])["ndcg@10"]
             share = "" if name in searchers else f"{100 * seconds / n / slower:12.1f}%"
-            print(f"{name:28}{1e3 * seconds / n:10.3f}{share:>13}{quality:9.4f}")
+            print(f"{name:36}{1e3 * seconds / n:10.3f}{share:>13}{quality:9.4f}")
 
 
 def _keep(best: dict, name: str, seconds: float) -> None:

@@ -87,8 +87,7 @@ def fuse(runs: Sequence[Run], method: str = "rrf", *, floors: Sequence[float | N
     if shared_docnos and numbered(runs):
         return fuse_numbered(runs, METHODS[method], params, floors, cutoff, name)
     union = align(runs, floors)
-    return rank(union, union.total(METHODS[method].terms(union.scores, union.offsets, union.floors, **params)),
-                name, cutoff)
+    return rank(union, union.total(METHODS[method].terms(len(runs), **params)), name, cutoff)
 
 
 __all__ = ["METHODS", "Method", "check_params", "fuse", "simplex", "tune"]

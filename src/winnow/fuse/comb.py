@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from winnow.fuse.normalize import normalised
 from winnow.fuse.params import Method, Terms, norm as norm_param
 
 
-def combsum(scores, offsets, floors, *, norm: str = "minmax") -> Terms:
+def combsum(n_runs: int, *, norm: str = "minmax") -> Terms:
     """``score(d) = sum_r phi_r(d)``: the normalised scores (``norm``) summed; a run that did not
     retrieve ``d`` contributes its lower bound for that query."""
-    values, lower = normalised(scores, offsets, floors, norm)
-    return Terms(values, lower, np.ones(len(scores)))
+    return Terms(norm, np.ones(n_runs))
 
 
-def combmnz(scores, offsets, floors, *, norm: str = "minmax") -> Terms:
+def combmnz(n_runs: int, *, norm: str = "minmax") -> Terms:
     """``score(d) = |{r : r retrieved d}| * sum_r phi_r(d)``: CombSUM times the number of runs
     that retrieved ``d``."""
-    values, lower = normalised(scores, offsets, floors, norm)
-    return Terms(values, lower, np.ones(len(scores)), mnz=True)
+    return Terms(norm, np.ones(n_runs), mnz=True)
 
 
 COMBSUM = Method(combsum, {"norm": norm_param})

@@ -7,18 +7,16 @@ from typing import Sequence
 
 import numpy as np
 
-from winnow.fuse.normalize import normalised
 from winnow.fuse.params import Method, Terms, norm as norm_param, weights as weights_param
 
 
-def terms(scores, offsets, floors, *, weights: Sequence[float] | None = None, norm: str = "minmax") -> Terms:
+def terms(n_runs: int, *, weights: Sequence[float] | None = None, norm: str = "minmax") -> Terms:
     """``score(d) = sum_r w_r * phi_r(d)`` with ``w`` the weights divided by their sum (equal by
     default) and ``phi_r`` run ``r``'s normalised score (``norm``: ``minmax``, ``zscore``,
     ``tm2c2``); a document ``r`` did not retrieve gets ``r``'s lower bound for that query.
     """
-    w = np.full(len(scores), 1.0) if weights is None else np.asarray(weights, dtype=np.float64)
-    values, lower = normalised(scores, offsets, floors, norm)
-    return Terms(values, lower, w / w.sum())
+    w = np.full(n_runs, 1.0) if weights is None else np.asarray(weights, dtype=np.float64)
+    return Terms(norm, w / w.sum())
 
 
 METHOD = Method(terms, {"weights": weights_param, "norm": norm_param})

@@ -5,6 +5,64 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from winnow.fuse.normalize import RECIPROCAL, TM2C2, ZSCORE
+
+
+@numba.njit(cache=True)
+def _terms(kind: int, param: float, scores: np.ndarray, lo: int, hi: int, out: np.ndarray) -> float:
+    """One run's terms for one query's hits ``scores[lo:hi]`` (best first), written to
+    ``out[lo:hi]``; returns the term of a document the run did not retrieve (its lower bound).
+
+    ``kind``: ``MINMAX`` ``(s - min) / (max - min)`` (1 when all equal), lower 0; ``TM2C2``
+    ``(s - param) / (max - param)`` with ``param`` the score floor (0 when the best is the floor;
+    min-max when ``param`` is NaN), lower 0; ``ZSCORE`` ``(s - mean) / std`` (population; 0 when
+    all equal), lower ``(min - mean) / std``; ``RECIPROCAL`` ``1 / (param + rank)``, ranks from 1,
+    lower 0.
+    """
+    n = hi - lo
+    if n == 0:
+        return 0.0
+    if kind == RECIPROCAL:
+        for i in range(n):
+            out[lo + i] = 1.0 / (param + (i + 1))
+        return 0.0
+    low = high = scores[lo]
+    for j in range(lo + 1, hi):
+        low = min(low, scores[j])
+        high = max(high, scores[j])
+    if kind == TM2C2 and not np.isnan(param):
+        span = high - param
+        for j in range(lo, hi):
+            out[j] = (scores[j] - param) / span if span > 0 else 0.0
+        return 0.0
+    if kind != ZSCORE:
+        span = high - low
+        for j in range(lo, hi):
+            out[j] = (scores[j] - low) / span if span > 0 else 1.0
+        return 0.0
+    total = 0.0
+    for j in range(lo, hi):
+        total += scores[j]
+    mean = total / n
+    total = 0.0
+    for j in range(lo, hi):
+        total += (scores[j] - mean) * (scores[j] - mean)
+    std = np.sqrt(total / n)
+    for j in range(lo, hi):
+        out[j] = (scores[j] - mean) / std if std > 0 else 0.0
+    return (low - mean) / std if std > 0 else 0.0
+
+
+@numba.njit(cache=True)
+def run_terms(kind: int, param: float, scores: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_terms` of one run for every query (``offsets``: where each starts): the terms of
+    its hits and each query's lower bound."""
+    out = np.empty(len(scores), np.float64)
+    lower = np.zeros(len(offsets) - 1, np.float64)
+    for q in range(len(offsets) - 1):
+        lower[q] = _terms(kind, param, scores, offsets[q], offsets[q + 1], out)
+    return out, lower
+
 
 @numba.njit(cache=True)
 def _best(keys: np.ndarray, k: int) -> np.ndarray:
@@ -48,34 +106,36 @@ def order_segments(keys: np.ndarray, bounds: np.ndarray, k: int) -> tuple[np.nda
 
 
 @numba.njit(cache=True)
-def fuse_numbered(docnos: np.ndarray, values: np.ndarray, starts: np.ndarray, lower: np.ndarray,
+def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, starts: np.ndarray, kind: int, params: np.ndarray,
                   weights: np.ndarray, mnz: bool, k: int):
     """Fuse runs whose hits are document numbers of one numbering, query by query.
 
     Args:
         docnos: every run's document numbers, run by run, each run query by query (int64).
-        values: each hit's term in the fused sum, aligned with ``docnos``.
+        scores: their scores (float64), aligned with ``docnos``.
         starts: ``(n_runs, n_queries + 1)``: where run ``r``'s hits of query ``q`` start in
             ``docnos``.
-        lower: ``(n_runs, n_queries)``: the term of a document run ``r`` did not retrieve.
+        kind, params: what each run contributes (see :func:`_terms`; one ``param`` per run).
         weights: one per run.
         mnz: multiply each sum by the number of runs that retrieved the document.
         k: documents kept per query (with every document tied with the ``k``-th).
 
     Returns:
-        ``(pool, numbers, scores, bounds, tied, twice)``: per kept document, best first (equal
+        ``(pool, numbers, fused, bounds, tied, twice)``: per kept document, best first (equal
         scores in order of first appearance), its position among the query's hits of all runs
         laid end to end (run by run), its number and fused score; where each query starts; for each
         kept document whether the next one of its query has an equal score; and the index of a run
         that lists a number twice for one query (-1: none).
     """
-    n_runs, n_queries = lower.shape
+    n_runs, n_queries = starts.shape[0], starts.shape[1] - 1
     total = len(docnos)
     pool = np.empty(total, np.int64)
     numbers = np.empty(total, np.int64)
-    scores = np.empty(total, np.float64)
+    out = np.empty(total, np.float64)
     bounds = np.zeros(n_queries + 1, np.int64)
     tied = np.zeros(total, np.bool_)
+    values = np.empty(total, np.float64)
+    lower = np.empty(n_runs, np.float64)
     widest = 0
     for q in range(n_queries):
         n = 0
@@ -95,6 +155,8 @@ def fuse_numbered(docnos: np.ndarray, values: np.ndarray, starts: np.ndarray, lo
     fused = np.empty(widest, np.float64)
     m = 0
     for q in range(n_queries):
+        for r in range(n_runs):
+            lower[r] = _terms(kind, params[r], scores, starts[r, q], starts[r, q + 1], values)
         n_union = 0
         ahead = 0  # hits of the runs before r in this query
         for r in range(n_runs):
@@ -114,9 +176,9 @@ def fuse_numbered(docnos: np.ndarray, values: np.ndarray, starts: np.ndarray, lo
                     u_last[u] = -1
                     u_count[u] = 0
                     for s in range(n_runs):
-                        u_terms[u, s] = lower[s, q]
+                        u_terms[u, s] = lower[s]
                 elif u_last[u] == r:
-                    return pool[:0], numbers[:0], scores[:0], bounds, tied[:0], r
+                    return pool[:0], numbers[:0], out[:0], bounds, tied[:0], r
                 u_last[u] = r
                 u_count[u] += 1
                 u_terms[u, r] = values[j]
@@ -132,9 +194,9 @@ def fuse_numbered(docnos: np.ndarray, values: np.ndarray, starts: np.ndarray, lo
             u = chosen[i]
             pool[m + i] = u_first[u]
             numbers[m + i] = u_docno[u]
-            scores[m + i] = fused[u]
+            out[m + i] = fused[u]
             if i > 0:
                 tied[m + i - 1] = fused[chosen[i - 1]] == fused[u]
         m += len(chosen)
         bounds[q + 1] = m
-    return pool[:m], numbers[:m], scores[:m], bounds, tied[:max(m - 1, 0)], -1
+    return pool[:m], numbers[:m], out[:m], bounds, tied[:max(m - 1, 0)], -1

@@ -12,20 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _per_query(ufunc: np.ufunc, values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """``ufunc`` reduced over each query's values (0 for a query without values)."""
-    lengths = np.diff(offsets)
-    out = np.zeros(len(lengths))
-    filled = lengths > 0
-    if filled.any():
-        out[filled] = ufunc.reduceat(values, offsets[:-1][filled])
-    return out
+MINMAX, ZSCORE, TM2C2, RECIPROCAL = 0, 1, 2, 3  # the kernels' codes of what a run contributes
+KINDS = {"minmax": MINMAX, "zscore": ZSCORE, "tm2c2": TM2C2, "reciprocal": RECIPROCAL}
 
 
-def _spread(per_query: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """A per-query value repeated for each of the query's values."""
-    return np.repeat(per_query, np.diff(offsets))
+def _apply(kind: int, values: np.ndarray, offsets: np.ndarray, floor: float | None) -> tuple[np.ndarray, np.ndarray]:
+    from winnow.fuse.kernels import run_terms
+
+    return run_terms(kind, np.nan if floor is None else float(floor), np.asarray(values, np.float64),
+                     np.asarray(offsets, np.int64))
 
 
 def min_max(values: np.ndarray, offsets: np.ndarray, floor: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -34,11 +29,7 @@ def min_max(values: np.ndarray, offsets: np.ndarray, floor: float | None = None)
     A query whose scores are all equal maps them to 1 (each is the run's best for that query).
     ``floor`` is ignored.
     """
-    low, high = _per_query(np.minimum, values, offsets), _per_query(np.maximum, values, offsets)
-    span = _spread(high - low, offsets)
-    out = np.ones(len(values))
-    np.divide(values - _spread(low, offsets), span, out=out, where=span > 0)
-    return out, np.zeros(len(offsets) - 1)
+    return _apply(MINMAX, values, offsets, None)
 
 
 def z_score(values: np.ndarray, offsets: np.ndarray, floor: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -47,15 +38,7 @@ def z_score(values: np.ndarray, offsets: np.ndarray, floor: float | None = None)
 
     A query whose scores are all equal maps them (and its lower bound) to 0. ``floor`` is ignored.
     """
-    lengths = np.diff(offsets)
-    mean = _per_query(np.add, values, offsets) / np.maximum(lengths, 1)
-    centred = values - _spread(mean, offsets)
-    std = np.sqrt(_per_query(np.add, centred * centred, offsets) / np.maximum(lengths, 1))
-    z = np.zeros(len(values))
-    np.divide(centred, _spread(std, offsets), out=z, where=_spread(std, offsets) > 0)
-    lowest = np.zeros(len(lengths))
-    np.divide(_per_query(np.minimum, values, offsets) - mean, std, out=lowest, where=std > 0)
-    return z, lowest
+    return _apply(ZSCORE, values, offsets, None)
 
 
 def tm2c2(values: np.ndarray, offsets: np.ndarray, floor: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -66,19 +49,7 @@ def tm2c2(values: np.ndarray, offsets: np.ndarray, floor: float | None = None) -
     Without a floor (``None``) the query's observed minimum stands in, which is :func:`min_max`.
     A query whose best score is the floor maps its scores to 0.
     """
-    if floor is None:
-        return min_max(values, offsets)
-    span = _spread(_per_query(np.maximum, values, offsets) - floor, offsets)
-    out = np.zeros(len(values))
-    np.divide(values - floor, span, out=out, where=span > 0)
-    return out, np.zeros(len(offsets) - 1)
+    return _apply(TM2C2, values, offsets, floor)
 
 
 NORMS = {"minmax": min_max, "zscore": z_score, "tm2c2": tm2c2}
-
-
-def normalised(scores, offsets, floors, norm: str) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """Every run's scores normalised with ``norm``: per run, the normalised values and the lower
-    bound of each query."""
-    parts = [NORMS[norm](s, o, f) for s, o, f in zip(scores, offsets, floors)]
-    return tuple(v for v, _ in parts), tuple(low for _, low in parts)

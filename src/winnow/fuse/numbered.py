@@ -46,11 +46,12 @@ def fuse_numbered(runs: Sequence[Run], method: Method, params: dict, floors: tup
                       else np.zeros(0, np.int64))
         if not np.isfinite(scores[-1]).all():
             raise WinnowError(f"run {run.name!r} holds a score that is NaN or infinite; fusion needs finite scores")
-    terms = method.terms(scores, list(offsets), floors, **params)
+    terms = method.terms(len(runs), **params)
+    kind, codes = terms.codes(floors)
     starts = offsets + np.cumsum([0] + [len(s) for s in scores[:-1]])[:, None]
     pool, numbers, fused, bounds, tied, twice = kernel(
-        np.concatenate(docnos), np.concatenate(terms.values), starts, np.stack(terms.lower),
-        np.asarray(terms.weights, np.float64), terms.mnz, int(offsets[:, -1].sum()) if cutoff is None else cutoff)
+        np.concatenate(docnos), np.concatenate(scores), starts, kind, codes, np.asarray(terms.weights, np.float64),
+        terms.mnz, int(offsets[:, -1].sum()) if cutoff is None else cutoff)
     if twice >= 0:
         raise WinnowError(f"run {runs[twice].name!r} lists a document twice for one query; "
                           f"a ranking holds each id once")

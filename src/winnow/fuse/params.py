@@ -10,7 +10,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from winnow.errors import WinnowError
-from winnow.fuse.normalize import NORMS
+from winnow.fuse.normalize import KINDS, NORMS, RECIPROCAL
 
 
 @dataclass(frozen=True)
@@ -19,16 +19,26 @@ class Terms:
     runs that retrieved ``d`` when ``mnz``.
 
     Attributes:
-        values: per run, ``term_r`` of each of its hits (aligned with its concatenated scores).
-        lower: per run and query, ``term_r`` of a document the run did not retrieve.
+        kind: ``term_r``: a normalised score (``minmax``, ``zscore``, ``tm2c2``; a document the
+            run did not retrieve gets the run's lower bound for the query) or ``reciprocal``,
+            ``1 / (k + rank)`` (0 for a document the run did not retrieve); see
+            :mod:`winnow.fuse.normalize`.
         weights: one per run (float64).
         mnz: whether the sum is multiplied by the number of runs that retrieved the document.
+        k: the ``k`` of ``reciprocal``.
     """
 
-    values: tuple[np.ndarray, ...]
-    lower: tuple[np.ndarray, ...]
+    kind: str
     weights: np.ndarray
     mnz: bool = False
+    k: float = 0.0
+
+    def codes(self, floors: Sequence[float | None]) -> tuple[int, np.ndarray]:
+        """The kind's code and, per run, its parameter for the kernels: ``k``, or the score floor
+        for ``tm2c2`` (NaN: none)."""
+        if self.kind == "reciprocal":
+            return RECIPROCAL, np.full(len(floors), float(self.k))
+        return KINDS[self.kind], np.array([np.nan if f is None else f for f in floors], np.float64)
 
 
 @dataclass(frozen=True)
@@ -36,9 +46,7 @@ class Method:
     """A fusion method: its terms and the parsers of its parameters.
 
     Attributes:
-        terms: ``(scores, offsets, floors, **params) -> Terms``, given per run its scores for
-            all queries concatenated (float64), where each query's scores start (``n_queries
-            + 1`` entries) and its score floor (``None`` when unknown).
+        terms: ``(n_runs, **params) -> Terms``.
         params: parameter name -> ``(value, n_runs) -> checked value``.
     """
 

@@ -8,17 +8,13 @@ import numpy as np
 from winnow.fuse.params import Method, Terms, rrf_k
 
 
-def terms(scores, offsets, floors, *, k: float = 60) -> Terms:
+def terms(n_runs: int, *, k: float = 60) -> Terms:
     """``score(d) = sum over runs r that retrieved d of 1 / (k + rank_r(d))``, ranks from 1.
 
     Scores are ignored, so no normalisation is needed; a run that did not retrieve ``d``
     contributes 0.
     """
-    values = []
-    for offset in offsets:
-        starts = np.repeat(offset[:-1], np.diff(offset))
-        values.append(1.0 / (k + (np.arange(1, int(offset[-1]) + 1) - starts)))
-    return Terms(tuple(values), tuple(np.zeros(len(o) - 1) for o in offsets), np.ones(len(offsets)))
+    return Terms("reciprocal", np.ones(n_runs), k=k)
 
 
 METHOD = Method(terms, {"k": rrf_k})

@@ -81,7 +81,7 @@ def tune(runs: Sequence[Run], qrels: Qrels, method: str, metric: str = "ndcg@10"
     best, best_value = None, float("-inf")
     for values in itertools.product(*(space[n] for n in names)):
         params = check(METHODS, method, dict(zip(names, values)), len(runs))
-        fused = rank(union, union.total(METHODS[method].terms(union.scores, union.offsets, union.floors, **params)),
+        fused = rank(union, union.total(METHODS[method].terms(len(runs), **params)),
                      method, cutoff)
         value = evaluate(fused.cut(cutoff) if cutoff else fused, qrels, [metric])[metric]
         if value > best_value:

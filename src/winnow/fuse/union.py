@@ -62,10 +62,14 @@ class Union:
         """The fused score of every slot: ``sum_r weights[r] * term_r``, a run's lower bound for
         the documents it did not retrieve, times the number of runs that retrieved the document
         when ``terms.mnz``."""
+        from winnow.fuse.kernels import run_terms
+
+        kind, params = terms.codes(self.floors)
         fused = np.zeros(self.n_slots)
         for r in range(self.n_runs):
-            term = terms.lower[r][self.slot_query]
-            term[self.slots[r]] = terms.values[r]
+            values, lower = run_terms(kind, params[r], self.scores[r], self.offsets[r])
+            term = lower[self.slot_query]
+            term[self.slots[r]] = values
             fused += terms.weights[r] * term
         if terms.mnz:
             fused = fused * self.retrieved()
