@@ -97,7 +97,8 @@ def teacher_example(query: str, ranking: Hits, positives: list[str], margin: flo
     """
     scores = ranking.to_dict()
     top = max(scores.values(), default=0.0)
-    kept = [(d, scores[d]) for d in positives if d in scores] + [(d, top) for d in positives if d not in scores and lift]
+    missed = [(d, top) for d in positives if d not in scores] if lift else []
+    kept = [(d, scores[d]) for d in positives if d in scores] + missed
     if not kept:
         return None
     judged = set(positives)
