@@ -69,3 +69,18 @@ def test_a_number_listed_twice_is_refused():
     b = Run({"q": Hits(("y",), np.array([2.0]), np.array([1]), "q")}, "b")
     with pytest.raises(WinnowError, match="'a' lists a document twice"):
         fuse([a, b], "rrf", shared_docnos=True)
+
+
+def test_deep_runs_give_the_same_run():
+    rng = np.random.default_rng(7)
+    ids = [f"doc{i}" for i in rng.permutation(500)]
+    runs = []
+    for name in ("a", "b"):
+        docnos = rng.choice(500, 300, replace=False)
+        scores = np.sort(rng.integers(0, 40, 300).astype(np.float32))[::-1]
+        runs.append(Run({"q": Hits(tuple(ids[d] for d in docnos), scores, docnos, "q")}, name))
+    for cutoff in (None, 10, 200):
+        for method, params in CASES:
+            want = fuse(runs, method, cutoff=cutoff, **params)["q"]
+            got = fuse(runs, method, cutoff=cutoff, shared_docnos=True, **params)["q"]
+            assert got.ids == want.ids and np.array_equal(got.scores, want.scores)

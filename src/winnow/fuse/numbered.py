@@ -10,7 +10,8 @@ order (ties by lower id) are those of :mod:`winnow.fuse.union`, so the result is
 
 from __future__ import annotations
 
-from itertools import chain
+from bisect import bisect_right
+from itertools import accumulate, chain
 from operator import itemgetter
 from typing import Sequence
 
@@ -20,6 +21,8 @@ from winnow.errors import WinnowError
 from winnow.fuse.params import Method
 from winnow.fuse.union import break_ties, ranked
 from winnow.types import Run
+
+_FEW = 64  # up to this many kept ids per query, each is looked up in its run's hits
 
 
 def numbered(runs: Sequence[Run]) -> bool:
@@ -58,9 +61,8 @@ def fuse_numbered(runs: Sequence[Run], method: Method, params: dict, floors: tup
     bounds = bounds.tolist()
     ids = []
     for i, row in enumerate(zip(*hits)):
-        n = bounds[i + 1] - bounds[i]
-        if n:
-            ids.extend(_take(tuple(chain.from_iterable(h.ids for h in row if h)), pool[bounds[i]:bounds[i + 1]], n))
+        if bounds[i + 1] > bounds[i]:
+            ids.extend(_take([h.ids for h in row if h], pool[bounds[i]:bounds[i + 1]].tolist()))
     if tied.any():
         order = np.arange(len(ids))
         break_ties(order, tied, np.array(ids, dtype=object))
@@ -68,5 +70,14 @@ def fuse_numbered(runs: Sequence[Run], method: Method, params: dict, floors: tup
     return ranked(qids, ids, fused, numbers, bounds, cutoff, name)
 
 
-def _take(pool: tuple[str, ...], positions: np.ndarray, n: int) -> tuple[str, ...]:
-    return itemgetter(*positions.tolist())(pool) if n > 1 else (pool[int(positions[0])],)
+def _take(parts: list[tuple[str, ...]], positions: list[int]) -> tuple[str, ...] | list[str]:
+    """The ids at ``positions`` of ``parts`` laid end to end (few: looked up one by one; many:
+    gathered from the joined tuple)."""
+    if len(positions) > _FEW:
+        return itemgetter(*positions)(tuple(chain.from_iterable(parts)))
+    ends = list(accumulate(len(part) for part in parts))
+    out = []
+    for p in positions:
+        r = bisect_right(ends, p)
+        out.append(parts[r][p - ends[r - 1] if r else p])
+    return out
