@@ -11,8 +11,13 @@ the three kernels' hot loops ran up to three times slower.
 A segment's postings travel as :class:`SegmentArrays` (a named tuple numba compiles as one
 argument), ``pruned`` as the same for its pruned postings (the full ones when it has none);
 ``approx`` is ``(query_cut, prune_factor, candidates)``; ``allowed`` is a uint8 per document
-(empty: all allowed). Batch outputs are flat: query ``q`` owns ``out_ptr[q]:out_ptr[q+1]``, sized
-by ``min(k, postings the query reads)``, so a huge ``k`` allocates no more than the postings.
+(empty: all allowed). Batch heaps and outputs are flat: query ``q`` owns ``heap_ptr[q]:heap_ptr[q+1]``,
+sized by ``min(k, postings the query reads)``, so a huge ``k`` allocates no more than the postings.
+
+Segments are searched in order into one heap per query, holding global document numbers: a later
+segment starts from the k-th score θ of the earlier ones (MaxScore skips what cannot beat it
+from its first window), and its documents, numbered above every kept one, lose ties to them, so
+the heap ends as the top k of one merged segment would.
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ import numba
 import numpy as np
 
 from winnow.retrieve.approx import topk_approx
-from winnow.retrieve.kernels import jit, topk_exhaustive
-from winnow.retrieve.maxscore import topk_maxscore
+from winnow.retrieve.kernels import better, heap_offer, heap_sorted, jit, offer_exhaustive
+from winnow.retrieve.maxscore import offer_maxscore
 
 AUTO, EXHAUSTIVE, MAXSCORE, APPROX = 0, 1, 2, 3
 NOTHING = -1  # no usable term: empty result
@@ -106,88 +111,87 @@ def plan(indptr, term_max, non_negative, n_docs, q_terms, q_weights, strategy, o
 
 
 @jit
-def plan_batch(indptr, term_max, non_negative, n_docs, q_ptr, q_terms, q_weights, strategy, out_ptr, out_terms,
+def plan_batch(indptr, term_max, non_negative, n_docs, q_ptr, q_terms, q_weights, strategies, out_ptr, out_terms,
                out_weights, codes, costs):
-    """:func:`plan` for a CSR batch of queries, writing a CSR batch of cleaned queries."""
+    """:func:`plan` for a CSR batch of queries (query ``q`` asking for ``strategies[q]``), writing a CSR
+    batch of cleaned queries."""
     out_ptr[0] = 0
     for q in range(len(q_ptr) - 1):
         lo, hi, start = q_ptr[q], q_ptr[q + 1], out_ptr[q]
         codes[q], m, costs[q] = plan(indptr, term_max, non_negative, n_docs, q_terms[lo:hi], q_weights[lo:hi],
-                                     strategy, out_terms[start:], out_weights[start:])
+                                     strategies[q], out_terms[start:], out_weights[start:])
         out_ptr[q + 1] = start + m
 
 
 @jit
-def worker_buffers(n_docs, k):
-    """One worker's scratch arrays: accumulator, touched flags and list, heap scores and docs."""
-    return (np.zeros(n_docs, dtype=np.float32), np.zeros(n_docs, dtype=np.uint8), np.empty(n_docs, dtype=np.int32),
-            np.empty(k, dtype=np.float32), np.empty(k, dtype=np.int32))
+def worker_buffers(n_docs):
+    """One worker's scratch arrays: accumulator, touched flags and list."""
+    return np.zeros(n_docs, dtype=np.float32), np.zeros(n_docs, dtype=np.uint8), np.empty(n_docs, dtype=np.int32)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def batch_exhaustive(seg, allowed, n_docs, q_ptr, q_terms, q_weights, queries, k, n_workers, out_ptr, out_docs,
-                     out_scores, out_n):
-    """Exhaustive top-k of ``queries`` (indices into the CSR batch), spread over workers."""
+def batch_exhaustive(seg, allowed, base, n_docs, q_ptr, q_terms, q_weights, queries, n_workers, heap_ptr, heap_s,
+                     heap_d, heap_n):
+    """Exhaustive search of ``queries`` (indices into the CSR batch) in one segment, spread over
+    workers, offering documents (numbered ``base`` + local) to each query's heap (see module doc)."""
     for w in numba.prange(n_workers):
-        acc, seen, touched, hs, hd = worker_buffers(n_docs, k)
+        acc, seen, touched = worker_buffers(n_docs)
         for j in range(w, len(queries), n_workers):
             q = queries[j]
-            lo, hi, a, b = q_ptr[q], q_ptr[q + 1], out_ptr[q], out_ptr[q + 1]
-            out_n[q] = topk_exhaustive(seg.indptr, seg.docids, seg.impacts, q_terms[lo:hi], q_weights[lo:hi],
-                                       b - a, allowed, acc, seen, touched, hs, hd, out_docs[a:b], out_scores[a:b])
+            lo, hi, a, b = q_ptr[q], q_ptr[q + 1], heap_ptr[q], heap_ptr[q + 1]
+            heap_n[q] = offer_exhaustive(seg.indptr, seg.docids, seg.impacts, q_terms[lo:hi], q_weights[lo:hi],
+                                         b - a, allowed, acc, seen, touched, heap_s[a:b], heap_d[a:b], heap_n[q],
+                                         base)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def batch_maxscore(seg, allowed, q_ptr, q_terms, q_weights, queries, k, n_workers, out_ptr, out_docs, out_scores,
-                   out_n):
-    """MaxScore top-k of ``queries``, spread over workers."""
+def batch_maxscore(seg, allowed, base, q_ptr, q_terms, q_weights, queries, n_workers, heap_ptr, heap_s, heap_d,
+                   heap_n):
+    """MaxScore search of ``queries`` in one segment, spread over workers, offering to each query's heap."""
     for w in numba.prange(n_workers):
-        hs = np.empty(k, dtype=np.float32)
-        hd = np.empty(k, dtype=np.int32)
         for j in range(w, len(queries), n_workers):
             q = queries[j]
-            lo, hi, a, b = q_ptr[q], q_ptr[q + 1], out_ptr[q], out_ptr[q + 1]
-            out_n[q] = topk_maxscore(seg.indptr, seg.docids, seg.impacts, seg.term_max, seg.block_ptr,
-                                     seg.block_last, seg.block_max, seg.block_size, q_terms[lo:hi],
-                                     q_weights[lo:hi], b - a, allowed, hs, hd, out_docs[a:b], out_scores[a:b])
+            lo, hi, a, b = q_ptr[q], q_ptr[q + 1], heap_ptr[q], heap_ptr[q + 1]
+            heap_n[q] = offer_maxscore(seg.indptr, seg.docids, seg.impacts, seg.term_max, seg.block_ptr,
+                                       seg.block_last, seg.block_max, seg.block_size, q_terms[lo:hi],
+                                       q_weights[lo:hi], b - a, allowed, heap_s[a:b], heap_d[a:b], heap_n[q], base)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def batch_approx(seg, pruned, allowed, approx, n_docs, q_ptr, q_terms, q_weights, queries, k, n_workers, out_ptr,
-                 out_docs, out_scores, out_n):
-    """Approximate top-k of ``queries``, spread over workers."""
+def batch_approx(seg, pruned, allowed, approx, base, n_docs, q_ptr, q_terms, q_weights, costs, queries, k,
+                 n_workers, heap_ptr, heap_s, heap_d, heap_n):
+    """Approximate top-k of ``queries`` in one segment (``min(k, costs[q])`` each, as if it were the
+    only one), spread over workers, offered to each query's heap."""
     query_cut, prune_factor, candidates = approx
     for w in numba.prange(n_workers):
-        acc, seen, touched, hs, hd = worker_buffers(n_docs, k)
+        acc, seen, touched = worker_buffers(n_docs)
+        hs, hd = np.empty(k, dtype=np.float32), np.empty(k, dtype=np.int32)
+        docs, scores = np.empty(k, dtype=np.int32), np.empty(k, dtype=np.float32)
         for j in range(w, len(queries), n_workers):
             q = queries[j]
-            lo, hi, a, b = q_ptr[q], q_ptr[q + 1], out_ptr[q], out_ptr[q + 1]
-            out_n[q] = topk_approx(seg.indptr, seg.docids, seg.impacts, seg.term_max, pruned.indptr, pruned.docids,
-                                   pruned.impacts, pruned.term_max, pruned.block_ptr, pruned.block_last,
-                                   pruned.block_max, seg.block_size, q_terms[lo:hi], q_weights[lo:hi], b - a, allowed,
-                                   query_cut, prune_factor, candidates, acc, seen, touched, hs, hd, out_docs[a:b],
-                                   out_scores[a:b])
+            lo, hi, a, b = q_ptr[q], q_ptr[q + 1], heap_ptr[q], heap_ptr[q + 1]
+            found = topk_approx(seg.indptr, seg.docids, seg.impacts, seg.term_max, pruned.indptr, pruned.docids,
+                                pruned.impacts, pruned.term_max, pruned.block_ptr, pruned.block_last,
+                                pruned.block_max, seg.block_size, q_terms[lo:hi], q_weights[lo:hi],
+                                min(b - a, costs[q]), allowed, query_cut, prune_factor, candidates, acc, seen,
+                                touched, hs, hd, docs, scores)
+            heap_n[q] = offer_all(heap_s[a:b], heap_d[a:b], heap_n[q], docs[:found], scores[:found], base)
 
 
 @jit
-def merge_sorted(k, a_ptr, a_docs, a_scores, a_n, b_ptr, b_docs, b_scores, b_n, b_base, out_ptr, out_docs,
-                 out_scores, out_n):
-    """Merge two batches of best-first results into their best ``k`` per query.
+def offer_all(hs, hd, n, docs, scores, base):
+    """Offer ``(scores[i], base + docs[i])`` to a heap of ``n`` entries (capacity ``len(hs)``); return its size."""
+    k = len(hs)
+    for i in range(len(docs)):
+        s, d = scores[i], base + docs[i]
+        if n < k or better(s, d, hs[0], hd[0]):
+            n = heap_offer(hs, hd, n, k, s, d)
+    return n
 
-    ``a`` holds global document numbers, ``b`` a later segment's local ones (``b_base`` + local is
-    global and above every number in ``a``), so ranking ties keep the global document order.
-    """
-    for q in range(len(a_n)):
-        i, j, o = a_ptr[q], b_ptr[q], out_ptr[q]
-        i_end, j_end, o_end = i + a_n[q], j + b_n[q], out_ptr[q] + k
-        if o_end > out_ptr[q + 1]:
-            o_end = out_ptr[q + 1]
-        while o < o_end and (i < i_end or j < j_end):
-            if j == j_end or (i < i_end and a_scores[i] >= b_scores[j]):
-                out_docs[o], out_scores[o] = a_docs[i], a_scores[i]
-                i += 1
-            else:
-                out_docs[o], out_scores[o] = b_base + b_docs[j], b_scores[j]
-                j += 1
-            o += 1
-        out_n[q] = o - out_ptr[q]
+
+@jit
+def batch_sorted(heap_ptr, heap_s, heap_d, heap_n, out_docs, out_scores):
+    """Each query's heap, best first, into the same slice of the outputs (the heaps are consumed)."""
+    for q in range(len(heap_n)):
+        a, b = heap_ptr[q], heap_ptr[q + 1]
+        heap_sorted(heap_s[a:b], heap_d[a:b], heap_n[q], out_docs[a:b], out_scores[a:b])

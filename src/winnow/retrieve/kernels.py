@@ -111,21 +111,29 @@ def exact_score(indptr, docids, impacts, q_terms, q_weights, d):
 @jit
 def topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, allowed, acc, seen, touched, hs, hd,
                     out_docs, out_scores):
-    """Term-at-a-time accumulation over every posting, then heap selection.
+    """Top-``k`` of one query by :func:`offer_exhaustive`; returns the number of results written."""
+    n = offer_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, allowed, acc, seen, touched, hs, hd, 0, 0)
+    return heap_sorted(hs, hd, n, out_docs, out_scores)
 
+
+@jit
+def offer_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, allowed, acc, seen, touched, hs, hd, n, base):
+    """Term-at-a-time accumulation over every posting, offering each scored document to a heap.
+
+    The heap ``hs``/``hd`` holds ``n`` entries on entry (the best of earlier segments, numbered
+    globally, all below ``base``); this segment's documents enter it as ``base`` + their number, so
+    a later segment starts against the k-th score found so far. Returns the heap's new size.
     ``allowed`` (uint8, one per document, or empty for all) masks documents out of the selection:
     deleted ones, or those a filter rejects. ``acc`` (float32), ``seen`` (uint8) and ``touched``
     (int32) are length-``n_docs`` buffers that
     are all-zero on entry and left all-zero on exit. When the query's postings are a sizeable
     fraction of the collection, documents are marked without branching and the selection scans
     every document (dense); otherwise touched documents are listed as they come (sparse).
-    Returns the number of results written.
     """
     n_docs = len(acc)
     cost = 0
     for i in range(len(q_terms)):
         cost += indptr[q_terms[i] + 1] - indptr[q_terms[i]]
-    n = 0
     if DENSE_FACTOR * cost >= n_docs:
         for i in range(len(q_terms)):
             t = q_terms[i]
@@ -138,16 +146,16 @@ def topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, allowed, acc
         d = 0
         while d < n_docs and n < k:  # fill the heap with the first touched documents
             if seen[d] and (not masked or allowed[d]):
-                n = heap_offer(hs, hd, n, k, acc[d], d)
+                n = heap_offer(hs, hd, n, k, acc[d], base + d)
             d += 1
-        # Documents come in increasing order, so a tie never displaces a kept document: testing the
-        # score first keeps the branch predictable (testing `seen` first mispredicts half the time).
+        # Documents come in increasing global order, so a tie never displaces a kept document: testing
+        # the score first keeps the branch predictable (testing `seen` first mispredicts half the time).
         for d in range(d, n_docs):
             if acc[d] > hs[0] and seen[d] and (not masked or allowed[d]):
-                n = heap_offer(hs, hd, n, k, acc[d], d)
+                n = heap_offer(hs, hd, n, k, acc[d], base + d)
         acc[:] = 0
         seen[:] = 0
-        return heap_sorted(hs, hd, n, out_docs, out_scores)
+        return n
     n_touched = 0
     for i in range(len(q_terms)):
         t = q_terms[i]
@@ -163,8 +171,8 @@ def topk_exhaustive(indptr, docids, impacts, q_terms, q_weights, k, allowed, acc
     for j in range(n_touched):
         d = touched[j]
         s = acc[d]
-        if (n < k or s > hs[0] or (s == hs[0] and d < hd[0])) and (not masked or allowed[d]):
-            n = heap_offer(hs, hd, n, k, s, d)
+        if (n < k or s > hs[0] or (s == hs[0] and base + d < hd[0])) and (not masked or allowed[d]):
+            n = heap_offer(hs, hd, n, k, s, base + d)
         acc[d] = 0
         seen[d] = 0
-    return heap_sorted(hs, hd, n, out_docs, out_scores)
+    return n

@@ -37,8 +37,21 @@ _LOW_BIT[[((1 << i) * int(_DEBRUIJN) % 2**64) >> 58 for i in range(64)]] = np.ar
 @jit
 def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size,
                   q_terms, q_weights, k, allowed, hs, hd, out_docs, out_scores, prune_factor=1.0, window=WINDOW):
-    """Top-``k`` of one query (``k >= 1``); returns the number of results written.
+    """Top-``k`` of one query (``k >= 1``) by :func:`offer_maxscore`; returns the number of results written."""
+    n = offer_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size, q_terms,
+                       q_weights, k, allowed, hs, hd, 0, 0, prune_factor, window)
+    return heap_sorted(hs, hd, n, out_docs, out_scores)
 
+
+@jit
+def offer_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, block_max, block_size,
+                   q_terms, q_weights, k, allowed, hs, hd, n, base, prune_factor=1.0, window=WINDOW):
+    """Offer one query's competitive documents (``k >= 1``) to a heap; return its new size.
+
+    The heap ``hs``/``hd`` holds ``n`` entries on entry: the best of earlier segments, numbered
+    globally and all below ``base``, this segment's documents entering as ``base`` + their number.
+    A full heap's k-th score is θ from the start, so a later segment skips at once the terms,
+    windows and documents that cannot beat it (a tie cannot either: it would have a higher number).
     ``allowed`` (uint8 per document, or empty for all) keeps masked documents out of the top k.
     ``prune_factor`` < 1 makes the search approximate: a document is skipped once its upper bound
     times the factor cannot beat the k-th score. ``window`` (a multiple of 64) is the number of
@@ -55,7 +68,7 @@ def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, bloc
     blk = np.empty(m, np.int64)
     blk_end = np.empty(m, np.int64)
     first_block = np.empty(m, np.int64)
-    base = np.empty(m, np.int64)
+    term_start = np.empty(m, np.int64)
     ub = np.empty(m + 1, np.float64)  # ub[j + 1]: summed bounds of terms 0..j in this order; ub[0] = 0
     ub[0] = 0.0
     for j in range(m):
@@ -64,7 +77,7 @@ def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, bloc
         w[j] = q_weights[i]
         pos[j], end[j] = indptr[t], indptr[t + 1]
         blk[j], blk_end[j] = block_ptr[t], block_ptr[t + 1]
-        first_block[j], base[j] = block_ptr[t], indptr[t]
+        first_block[j], term_start[j] = block_ptr[t], indptr[t]
         ub[j + 1] = ub[j] + bound[i]
     wb = np.empty(m, np.float64)  # each term's bound within the current window
     word = np.empty(m, np.int64)  # terms by window bound, weakest first
@@ -73,16 +86,17 @@ def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, bloc
     slack = (1 + (m + 1) * 2.0 ** -23) * prune_factor
     acc = np.zeros(window, np.float64)
     mark = np.zeros(window // 64, np.uint64)  # bit set: documents of the window with an essential posting
-    n = 0
-    theta = -np.inf
+    theta = np.float64(hs[0]) if n == k else -np.inf
     first_ess = 0  # terms [0, first_ess) cannot make a document competitive on their own
+    while first_ess < m and ub[first_ess + 1] * slack <= theta:
+        first_ess += 1
     big = np.iinfo(np.int32).max
     masked = len(allowed) > 0
     lo = 0  # every document below lo is done
     while first_ess < m:
         start = big
         for j in range(first_ess, m):
-            p = _seek(docids, block_last, block_size, pos, end, blk, blk_end, first_block, base, j, lo)
+            p = _seek(docids, block_last, block_size, pos, end, blk, blk_end, first_block, term_start, j, lo)
             if p < end[j] and docids[p] < start:
                 start = docids[p]
         if start == big:
@@ -123,7 +137,7 @@ def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, bloc
         for i in range(ne, m):
             j = word[i]
             wj, e = w[j], end[j]
-            p = _seek(docids, block_last, block_size, pos, end, blk, blk_end, first_block, base, j, start)
+            p = _seek(docids, block_last, block_size, pos, end, blk, blk_end, first_block, term_start, j, start)
             while p < e and docids[p] < stop:
                 off = docids[p] - start
                 mark[off >> 6] |= np.uint64(1) << np.uint64(off & 63)
@@ -157,7 +171,7 @@ def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, bloc
                     if n == k and (score + w[j] * np.float64(block_max[blk[j]]) + wub[i]) * slack <= theta:
                         alive = False
                         break
-                    p = max(pos[j], base[j] + (blk[j] - first_block[j]) * block_size)
+                    p = max(pos[j], term_start[j] + (blk[j] - first_block[j]) * block_size)
                     while p < end[j] and docids[p] < d:
                         p += 1
                     pos[j] = p
@@ -166,23 +180,23 @@ def topk_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, bloc
                 if not alive or (n == k and score * slack <= theta):
                     continue
                 s = exact_score(indptr, docids, impacts, q_terms, q_weights, d)
-                if n < k or s > hs[0] or (s == hs[0] and d < hd[0]):
-                    n = heap_offer(hs, hd, n, k, s, d)
+                if n < k or s > hs[0] or (s == hs[0] and base + d < hd[0]):
+                    n = heap_offer(hs, hd, n, k, s, base + d)
                     if n == k:
                         theta = hs[0]
                         while first_ess < m and ub[first_ess + 1] * slack <= theta:
                             first_ess += 1
-    return heap_sorted(hs, hd, n, out_docs, out_scores)
+    return n
 
 
 @jit
-def _seek(docids, block_last, block_size, pos, end, blk, blk_end, first_block, base, j, target):
+def _seek(docids, block_last, block_size, pos, end, blk, blk_end, first_block, term_start, j, target):
     """Move term ``j`` to its first posting at or after document ``target`` (skipping whole blocks)."""
     b = blk[j]
     while b < blk_end[j] and block_last[b] < target:
         b += 1
     blk[j] = b
-    p = max(pos[j], base[j] + (b - first_block[j]) * block_size)
+    p = max(pos[j], term_start[j] + (b - first_block[j]) * block_size)
     while p < end[j] and docids[p] < target:
         p += 1
     pos[j] = p

@@ -16,9 +16,9 @@ from winnow.errors import IndexFormatError, WinnowError
 from winnow.index.reader import SparseIndex
 from winnow.retrieve.approx import topk_approx
 from winnow.retrieve.dispatch import (APPROX, EXHAUSTIVE, MAXSCORE, NOTHING, STRATEGY_CODES, batch_approx,
-                                      batch_exhaustive, batch_maxscore, merge_sorted, plan, plan_batch)
-from winnow.retrieve.kernels import topk_exhaustive
-from winnow.retrieve.maxscore import topk_maxscore
+                                      batch_exhaustive, batch_maxscore, batch_sorted, offer_all, plan, plan_batch)
+from winnow.retrieve.kernels import heap_sorted, offer_exhaustive, topk_exhaustive
+from winnow.retrieve.maxscore import offer_maxscore, topk_maxscore
 from winnow.retrieve.retriever import Retriever, numbering
 from winnow.types import Document, Hits, Query, Run, as_queries, check_k, check_query
 
@@ -61,9 +61,11 @@ class Searcher(Retriever):
     """Top-k search over a :class:`~winnow.index.SparseIndex`: exact strategies, or ``approx``.
 
     A searcher answers from the commit it opened, whatever writers do meanwhile; :meth:`reopen`
-    moves to the newest commit. Each segment is searched with the same kernels and the per-segment
-    top k are merged (ties: lower global document number first), skipping deleted documents and,
-    with ``filter``, the documents a metadata filter rejects, inside the kernels.
+    moves to the newest commit. A query is planned once over all segments (its strategy as for
+    one segment holding them all), then each segment, in order, offers its documents to one top-k
+    heap (ties: lower global document number first), starting from the k-th score the earlier
+    segments found; deleted documents and, with ``filter``, the documents a metadata filter
+    rejects are skipped inside the kernels.
 
     Example::
 
@@ -158,22 +160,42 @@ class Searcher(Retriever):
         terms, weights = _as_query(terms, weights)
         if k == 0 or len(terms) == 0:
             return _EMPTY
+        allowed = self._allowed(filter)
         if len(self._segments) == 1:  # the common case, as fast as an index without segments
-            docs, scores = self._search_segment(self._segments[0], self._allowed(filter)[0], terms, weights, k, code)
+            docs, scores = self._search_segment(self._segments[0], allowed[0], terms, weights, k, code)
             return self._hits(docs, scores) if len(docs) else _EMPTY
-        parts = []
-        for seg, allowed in zip(self._segments, self._allowed(filter)):
-            docs, scores = self._search_segment(seg, allowed, terms, weights, k, code)
-            if len(docs):
-                parts.append((docs.astype(np.int64) + seg.base, scores))
-        if not parts:
+        clean_terms, clean_weights = np.empty_like(terms), np.empty_like(weights)
+        code, m, cost = plan(*self._whole, terms, weights, code, clean_terms, clean_weights)
+        if code == NOTHING:
             return _EMPTY
-        if len(parts) == 1:
-            return self._hits(*parts[0])
-        docs = np.concatenate([d for d, _ in parts])
-        scores = np.concatenate([s for _, s in parts])
-        best = np.lexsort((docs, -scores))[:k]
-        return self._hits(docs[best], scores[best])
+        k = min(k, cost)
+        terms, weights = clean_terms[:m], clean_weights[:m]
+        buffers = self._buffers(k)
+        hs, hd = buffers[3][:k], buffers[4][:k]
+        n = 0
+        for seg, mask in zip(self._segments, allowed):
+            n = self._offer_segment(seg, mask, terms, weights, code, buffers[:3], hs, hd, n)
+        docs, scores = np.empty(n, np.int32), np.empty(n, np.float32)
+        heap_sorted(hs, hd, n, docs, scores)
+        return self._hits(docs, scores) if n else _EMPTY
+
+    @cached_property
+    def _whole(self) -> tuple:
+        """``(indptr, term_max, non_negative, n_docs)`` of all segments as one, for planning."""
+        if len(self._segments) == 1:
+            seg = self._segments[0]
+            return seg.arrays.indptr, seg.arrays.term_max, seg.arrays.non_negative, seg.n_docs
+        n_terms = max(len(s.arrays.indptr) for s in self._segments) - 1
+        counts = np.zeros(n_terms, np.int64)
+        term_max = np.zeros(n_terms, np.float32)
+        for s in self._segments:
+            v = len(s.arrays.indptr) - 1
+            counts[:v] += np.diff(s.arrays.indptr)
+            np.maximum(term_max[:v], s.arrays.term_max, out=term_max[:v])
+        indptr = np.zeros(n_terms + 1, np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        non_negative = all(s.arrays.non_negative for s in self._segments)
+        return indptr, term_max, non_negative, sum(s.n_docs for s in self._segments)
 
     def _search_segment(self, seg, allowed, terms, weights, k, code):
         ix = seg.arrays
@@ -196,6 +218,29 @@ class Searcher(Retriever):
         else:
             n = topk_exhaustive(*ix[:3], terms, weights, k, allowed, acc, seen, touched, hs, hd, out_docs, out_scores)
         return out_docs[:n], out_scores[:n]
+
+    def _offer_segment(self, seg, allowed, terms, weights, code, scratch, hs, hd, n) -> int:
+        """Offer one segment's competitive documents to the heap ``hs``/``hd`` of ``n`` entries, which
+        holds the best of the segments before it; return the heap's new size."""
+        ix = seg.arrays
+        clean_terms, clean_weights = np.empty_like(terms), np.empty_like(weights)
+        code, m, cost = plan(ix.indptr, ix.term_max, ix.non_negative, seg.n_docs, terms, weights, code, clean_terms,
+                             clean_weights)
+        if code == NOTHING:
+            return n
+        terms, weights = clean_terms[:m], clean_weights[:m]
+        k = len(hs)
+        acc, seen, touched = (a[:seg.n_docs] for a in scratch)
+        if code == MAXSCORE:
+            return offer_maxscore(*ix[:8], terms, weights, k, allowed, hs, hd, n, seg.base)
+        if code == EXHAUSTIVE:
+            return offer_exhaustive(*ix[:3], terms, weights, k, allowed, acc, seen, touched, hs, hd, n, seg.base)
+        k = min(k, cost)  # as if this segment were the only one
+        s_scores, s_docs = np.empty(k, np.float32), np.empty(k, np.int32)
+        docs, scores = np.empty(k, np.int32), np.empty(k, np.float32)
+        found = topk_approx(*ix[:4], *seg.pruned[:7], ix.block_size, terms, weights, k, allowed,
+                            *self.approx.astuple(), acc, seen, touched, s_scores, s_docs, docs, scores)
+        return offer_all(hs, hd, n, docs[:found], scores[:found], seg.base)
 
     def search_batch(self, queries, k: int = 10, filter=None, threads: int | None = None,
                      strategy: str = "auto") -> Run:
@@ -226,53 +271,46 @@ class Searcher(Retriever):
         if k == 0 or n_queries == 0:
             return [_EMPTY] * n_queries
         workers = max(1, min(threads or os.cpu_count() or 1, n_queries))
-        merged = None
+        ptr = np.empty(n_queries + 1, np.int64)
+        terms, weights = np.empty_like(q_terms), np.empty_like(q_weights)
+        codes, costs = np.empty(n_queries, np.int64), np.empty(n_queries, np.int64)
+        strategies = np.full(n_queries, code, np.int64)
+        plan_batch(*self._whole, q_ptr, q_terms, q_weights, strategies, ptr, terms, weights, codes, costs)
+        heap_ptr = np.zeros(n_queries + 1, np.int64)
+        np.cumsum(np.minimum(k, costs), out=heap_ptr[1:])
+        heap_s, heap_d = np.empty(heap_ptr[-1], np.float32), np.empty(heap_ptr[-1], np.int32)
+        heap_n = np.zeros(n_queries, np.int64)
         for seg, allowed in zip(self._segments, self._allowed(filter)):
-            part = self._batch_segment(seg, allowed, q_ptr, q_terms, q_weights, k, code, workers)
-            if merged is None:
-                merged = part
-                continue
-            a_ptr, a_docs, a_scores, a_n = merged
-            b_ptr, b_docs, b_scores, b_n = part
-            out_ptr = np.zeros(n_queries + 1, np.int64)
-            np.cumsum(np.minimum(k, a_n + b_n), out=out_ptr[1:])
-            out_docs, out_scores = np.empty(out_ptr[-1], np.int32), np.empty(out_ptr[-1], np.float32)
-            out_n = np.zeros(n_queries, np.int64)
-            merge_sorted(k, a_ptr, a_docs, a_scores, a_n, b_ptr, b_docs, b_scores, b_n, seg.base, out_ptr, out_docs,
-                         out_scores, out_n)
-            merged = (out_ptr, out_docs, out_scores, out_n)
-        if merged is None:
-            return [_EMPTY] * n_queries
-        return self._hits_batch(*merged)
+            self._batch_segment(seg, allowed, ptr, terms, weights, codes, k, workers, heap_ptr, heap_s, heap_d,
+                                heap_n)
+        out_docs, out_scores = np.empty_like(heap_d), np.empty_like(heap_s)
+        batch_sorted(heap_ptr, heap_s, heap_d, heap_n, out_docs, out_scores)
+        return self._hits_batch(heap_ptr, out_docs, out_scores, heap_n)
 
-    def _batch_segment(self, seg, allowed, q_ptr, q_terms, q_weights, k, code, workers):
-        """One segment's results for a CSR batch: ``(out_ptr, docs, scores, counts)``, local numbers."""
+    def _batch_segment(self, seg, allowed, q_ptr, q_terms, q_weights, strategies, k, workers, heap_ptr, heap_s,
+                       heap_d, heap_n) -> None:
+        """Offer one segment's competitive documents for a CSR batch to the queries' heaps."""
         ix = seg.arrays
         n_queries = len(q_ptr) - 1
         ptr = np.empty(n_queries + 1, np.int64)
         terms, weights = np.empty_like(q_terms), np.empty_like(q_weights)
         codes = np.empty(n_queries, np.int64)
         costs = np.empty(n_queries, np.int64)
-        plan_batch(ix.indptr, ix.term_max, ix.non_negative, seg.n_docs, q_ptr, q_terms, q_weights, code, ptr, terms,
-                   weights, codes, costs)
-        out_ptr = np.zeros(n_queries + 1, np.int64)
-        np.cumsum(np.minimum(k, costs), out=out_ptr[1:])
-        out_docs = np.empty(out_ptr[-1], np.int32)
-        out_scores = np.empty(out_ptr[-1], np.float32)
-        out_n = np.zeros(n_queries, np.int64)
-        common = (ptr, terms, weights)
-        for strategy_code, run in ((EXHAUSTIVE, batch_exhaustive), (MAXSCORE, batch_maxscore), (APPROX, batch_approx)):
+        plan_batch(ix.indptr, ix.term_max, ix.non_negative, seg.n_docs, q_ptr, q_terms, q_weights, strategies, ptr,
+                   terms, weights, codes, costs)
+        heaps = (heap_ptr, heap_s, heap_d, heap_n)
+        for strategy_code in (EXHAUSTIVE, MAXSCORE, APPROX):
             queries = np.flatnonzero(codes == strategy_code)
             if len(queries) == 0:
                 continue
-            outputs = (queries, k, min(workers, len(queries)), out_ptr, out_docs, out_scores, out_n)
+            n_workers = min(workers, len(queries))
             if strategy_code == EXHAUSTIVE:
-                run(ix, allowed, seg.n_docs, *common, *outputs)
+                batch_exhaustive(ix, allowed, seg.base, seg.n_docs, ptr, terms, weights, queries, n_workers, *heaps)
             elif strategy_code == MAXSCORE:
-                run(ix, allowed, *common, *outputs)
+                batch_maxscore(ix, allowed, seg.base, ptr, terms, weights, queries, n_workers, *heaps)
             else:
-                run(ix, seg.pruned, allowed, self.approx.astuple(), seg.n_docs, *common, *outputs)
-        return out_ptr, out_docs, out_scores, out_n
+                batch_approx(ix, seg.pruned, allowed, self.approx.astuple(), seg.base, seg.n_docs, ptr, terms,
+                             weights, costs, queries, k, n_workers, *heaps)
 
     def _hits_batch(self, out_ptr: np.ndarray, out_docs: np.ndarray, out_scores: np.ndarray,
                     out_n: np.ndarray) -> list[Hits]:
