@@ -36,7 +36,8 @@ def test_the_first_served_retriever_is_the_default(client):
 
 
 def test_hits_carry_title_and_snippet_with_the_matched_words_marked(client):
-    hit = client.get("/search", params={"q": QUERY, "k": 1}).json()["hits"][0]
+    assert client.get("/search", params={"q": QUERY, "k": 1}).json()["hits"][0]["snippet"] == []  # asked for only
+    hit = client.get("/search", params={"q": QUERY, "k": 1, "snippets": True}).json()["hits"][0]
     assert hit["id"] == "d04" and hit["title"] == "Document length normalisation"
     marked = {s["text"].lower() for s in hit["title_segments"] + hit["snippet"] if s["match"]}
     assert {"document", "length", "normalisation", "bm25"} <= marked  # normalisation: the stemmer's match

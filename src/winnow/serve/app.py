@@ -94,9 +94,9 @@ def create_app(served: dict, token: str | None = None, limits: Limits | None = N
     def search_get(q: str = Query(..., description="The query text."), k: int = 10,
                    retriever: Optional[str] = None,
                    filter: Optional[str] = Query(None, description="A filter (text grammar or JSON form)."),
-                   explain: bool = False):
-        return _search(catalog, limits, SearchRequest(query=q, k=k, retriever=retriever,
-                                                      filter=filter, explain=explain))
+                   explain: bool = False, snippets: bool = False):
+        return _search(catalog, limits, SearchRequest(query=q, k=k, retriever=retriever, filter=filter,
+                                                      explain=explain, snippets=snippets))
 
     @app.post("/search", response_model=SearchResponse)
     def search_post(body: SearchRequest):
@@ -197,7 +197,7 @@ def _search(catalog: Catalog, limits: Limits, body: SearchRequest) -> SearchResp
     hits = _engine(entry, lambda: retriever.search(query, k, filter=flt))
     took = time.perf_counter() - start
     sparse = sparse_parts(retriever)
-    docs = _documents(retriever, list(hits.ids), required=False)
+    docs = _documents(retriever, list(hits.ids), required=False) if body.snippets else [None] * len(hits)
     highlight = Highlighter(sparse[0] if sparse else None, query)
     explanations = _explanations(retriever, query, hits) if body.explain else [None] * len(hits)
     out = []

@@ -21,6 +21,8 @@ class SearchRequest(Strict):
     retriever: Optional[str] = Field(None, description="A served retriever's name (default: the first served).")
     filter: FilterValue = Field(None, description=FILTER_HELP)
     explain: bool = Field(False, strict=True, description="Add each hit's explanation (per term, or per fused input).")
+    snippets: bool = Field(False, strict=True, description="Add each hit's title and text snippet with the matched "
+                                                           "words marked (the page asks for them).")
 
 
 class QueryItem(Strict):

@@ -28,6 +28,7 @@ class Highlighter:
     def __init__(self, searcher, query: str):
         self.searcher = searcher
         self.learned = searcher is not None and searcher.index.encoder_kind != "bm25"
+        self._seen: dict[str, bool] = {}
         if searcher is None:
             self.query = {w.lower() for w in WORD.findall(query)}
         else:
@@ -47,8 +48,14 @@ class Highlighter:
                     lo, hi = word_spans.get(word, (start, end))
                     word_spans[word] = (min(lo, start), max(hi, end))
             return sorted(word_spans.values())
-        encode = self.searcher.query_encoder.encode_query
-        return [m.span() for m in WORD.finditer(text) if self.query.intersection(encode(m.group())[0].tolist())]
+        return [m.span() for m in WORD.finditer(text) if self._matches(m.group())]
+
+    def _matches(self, word: str) -> bool:
+        """Whether BM25's analysis of ``word`` is a query term (remembered: texts repeat their words)."""
+        known = self._seen.get(word)
+        if known is None:
+            known = self._seen[word] = not self.query.isdisjoint(text_term_ids(self.searcher, word))
+        return known
 
     def segments(self, text: str, width: int | None = None) -> list[dict]:
         """``text`` (cut to the ``width`` characters around most matches) as marked segments."""

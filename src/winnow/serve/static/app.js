@@ -153,7 +153,7 @@ async function search(event) {
   if (event) event.preventDefault();
   const query = $("query").value.trim();
   if (!query) return;
-  const body = { query, k: Number($("k").value), retriever: $("retriever").value, explain: true,
+  const body = { query, k: Number($("k").value), retriever: $("retriever").value, explain: true, snippets: true,
                  filter: $("filter").value.trim() || null };
   const params = new URLSearchParams({ q: query, retriever: body.retriever });
   if (body.filter) params.set("filter", body.filter);
