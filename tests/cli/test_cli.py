@@ -55,7 +55,8 @@ def test_eval_json_and_run_out(tiny_beir, tmp_path):
     assert out["n_queries"] == 7 and all(0 <= out[m] <= 1 for m in metrics)
 
     run = read_run(run_path)
-    searcher = Searcher(tmp_path / "ix")  # the kept index
+    kept, = [p for p in (tmp_path / "ix").iterdir() if p.is_dir()]  # one index per corpus and spec
+    searcher = Searcher(kept)
     for q in read_queries(tiny_beir / "queries.jsonl"):
         hits = searcher.search(q.text, k=5)
         assert set(run[q.id].ids if q.id in run else ()) == set(hits.ids)
