@@ -72,7 +72,7 @@ def test_bad_encoder_spec_fails_with_a_message(tiny_beir, tmp_path, monkeypatch,
     args = ["index", str(tiny_beir), "--out", str(tmp_path / "ix"), "--encoder", "bm25:k1=abc"]
     result = runner.invoke(app, args)
     assert result.exit_code != 0
-    assert isinstance(result.exception, WinnowError) and "expected a float, got 'abc'" in str(result.exception)
+    assert isinstance(result.exception, WinnowError) and "k1='abc': expected float" in str(result.exception)
 
     monkeypatch.setattr(sys, "argv", ["winnow", *args])  # the installed entry point reports it
     with pytest.raises(SystemExit) as exit_info:
