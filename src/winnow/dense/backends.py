@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from winnow.dense.layout import LATENT, DenseLayout
-from winnow.encode.onnx_backend import OPSET, cache_root
+from winnow.encode.onnx_backend import OPSET, cache_root, cached_graph
 from winnow.errors import WinnowError, require
 from winnow.fsutil import replacing
 
@@ -98,18 +98,8 @@ def export_graph(layout: DenseLayout, modes: tuple[str, ...], normalize: bool, p
 
 def ensure_graph(layout: DenseLayout, modes: tuple[str, ...], normalize: bool, quantize: str) -> Path:
     """The cached graph for these settings, exported (and quantised) on first use."""
-    path = graph_path(layout, modes, normalize, quantize)
-    if path.exists():
-        return path
-    fp32 = graph_path(layout, modes, normalize, "none")
-    if not fp32.exists():
-        export_graph(layout, modes, normalize, fp32)
-    if quantize == "int8":
-        quantization = require("onnxruntime.quantization", "onnx")
-        logger.info("quantising %s to int8", fp32)
-        with replacing(path) as tmp:
-            quantization.quantize_dynamic(str(fp32), str(tmp), weight_type=quantization.QuantType.QInt8)
-    return path
+    return cached_graph(graph_path(layout, modes, normalize, quantize), graph_path(layout, modes, normalize, "none"),
+                        lambda out: export_graph(layout, modes, normalize, out), quantize)
 
 
 class OnnxDenseBackend:

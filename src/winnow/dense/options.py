@@ -8,11 +8,10 @@ manifest, so queries are encoded the way the documents were.
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 
 from winnow.dense.layout import LATENT, POOLINGS
-from winnow.encode.options import BACKENDS, PRECISIONS, QUANTIZATIONS, field_types, typed_options
+from winnow.encode.options import BACKENDS, PRECISIONS, QUANTIZATIONS, cpu_threads, field_types, typed_options
 from winnow.errors import WinnowError
 
 AUTO = "auto"
@@ -79,9 +78,7 @@ class DenseOptions:
     @property
     def n_threads(self) -> int:
         """Thread count to use: ``threads``, or every available core when it is 0."""
-        if self.threads:
-            return self.threads
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return cpu_threads(self.threads)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)

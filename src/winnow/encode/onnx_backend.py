@@ -78,12 +78,17 @@ def export_onnx(folder: Path, pooling: str, activation: str, path: Path) -> None
 
 def ensure_onnx(folder: Path, pooling: str, activation: str, quantize: str) -> Path:
     """Return the cached graph for these settings, exporting (and quantising) it on first use."""
-    path = onnx_path(folder, pooling, activation, quantize)
+    return cached_graph(onnx_path(folder, pooling, activation, quantize), onnx_path(folder, pooling, activation, "none"),
+                        lambda out: export_onnx(folder, pooling, activation, out), quantize)
+
+
+def cached_graph(path: Path, fp32: Path, export, quantize: str) -> Path:
+    """``path``, made on first use: ``export(fp32)`` writes the float32 graph, then int8 quantisation
+    (dynamic, ONNX Runtime's) when ``quantize`` asks for it."""
     if path.exists():
         return path
-    fp32 = onnx_path(folder, pooling, activation, "none")
     if not fp32.exists():
-        export_onnx(folder, pooling, activation, fp32)
+        export(fp32)
     if quantize == "int8":
         quantization = require("onnxruntime.quantization", "onnx")
         logger.info("quantising %s to int8", fp32)

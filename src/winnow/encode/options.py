@@ -77,12 +77,17 @@ class EncoderOptions:
     @property
     def n_threads(self) -> int:
         """Thread count to use: ``threads``, or every available core when it is 0."""
-        if self.threads:
-            return self.threads
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return cpu_threads(self.threads)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def cpu_threads(threads: int) -> int:
+    """``threads``, or every core this process may run on when it is 0."""
+    if threads:
+        return threads
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
