@@ -216,6 +216,25 @@ def _answer(searcher, query: str, k: int, strategy: str, top_terms: int,
     return rows, elapsed
 
 
+def _print_result(result, dataset: Path, split: str, as_json: bool) -> None:
+    """One system's metrics, latency and sparsity: a JSON object or a two-column table."""
+    if as_json:
+        typer.echo(json.dumps(result.to_dict()))
+        return
+    table = Table(title=f"{result.run.name} on {dataset.name} ({split}, {result.n_queries} queries)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in result.metrics.items():
+        table.add_row(name, f"{value:.4f}")
+    table.add_row("mrt_ms", f"{result.mrt_ms:.3f}")
+    table.add_row("qps_batch", f"{result.qps_batch:,.0f}")
+    if result.sparsity is not None:
+        table.add_row("terms/doc", f"{result.sparsity.avg_doc_terms:.1f}")
+        table.add_row("terms/query", f"{result.sparsity.avg_query_terms:.1f}")
+        table.add_row("FLOPS", f"{result.sparsity.flops:.3f}")
+    Console().print(table)
+
+
 def _answer_any(folder: Path, query: str, k: int, top_terms: int, filter: str | None) -> tuple[list[dict], float]:
     """:func:`_answer` for any other winnow folder (a pipeline, a dense index): the hits, and per
     hit each input's share of a fused score or the terms of a sparse one, where it can say."""
@@ -272,8 +291,8 @@ def eval_(
             run_out.mkdir(parents=True, exist_ok=True)
             for i, r in enumerate(results):
                 r.run.renamed(f"run{i}").write_trec(run_out / f"run{i}.trec")
-    if as_json and len(results) == 1:
-        typer.echo(json.dumps(results[0].to_dict()))
+    if len(results) == 1 and not plot:
+        _print_result(results[0], dataset, split, as_json)
         return
     extras = {}
     for r in results:
