@@ -79,7 +79,7 @@ def test_bad_encoder_spec_fails_with_a_message(tiny_beir, tmp_path, monkeypatch,
         main()
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "error:" in err and "expected a float" in err
+    assert "error:" in err and "expected float" in err
     assert not (tmp_path / "ix").exists()
 
 
