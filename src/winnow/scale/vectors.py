@@ -225,6 +225,11 @@ class ReplayEncoder:
     def n_columns(self) -> int:
         return self.inner.n_columns
 
+    @property
+    def analyzer(self):
+        """The replayed encoder's analyzer (saved with BM25 indexes for their queries)."""
+        return self.inner.analyzer
+
     def config(self) -> dict:
         return self.inner.config()
 
