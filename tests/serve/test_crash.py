@@ -88,7 +88,7 @@ def test_sigkill_during_updates_loses_no_acknowledged_update(writable):
     port = free_port()
     kill_during_updates(writable, port, 0, acked, deleted)
     kill_during_updates(writable, port, 1000, acked, deleted)
-    assert len(acked) >= 8
+    assert len(acked) + len(deleted) >= 8  # acknowledged adds (some deleted since)
 
     proc = start(writable, port)
     try:
