@@ -47,6 +47,7 @@ def stream_updates(url: str, first: int, acked: dict, deleted: set, stop: thread
     with httpx.Client(base_url=url, headers=AUTH, timeout=30) as client:
         i = first
         while not stop.is_set():
+            victim = None
             try:
                 if i % 5 == 4 and acked:
                     victim = sorted(acked)[len(acked) // 2]
@@ -54,10 +55,15 @@ def stream_updates(url: str, first: int, acked: dict, deleted: set, stop: thread
                     if r.status_code == 200:
                         acked.pop(victim)
                         deleted.add(victim)
+                    victim = None
                 doc = {"id": f"u{i}", "title": f"update {i}", "text": f"zebra number {i} crossed the river"}
                 r = client.post("/documents", json={"documents": [doc], "retriever": "main"})
             except httpx.TransportError:
-                return  # killed mid-request: that update was never acknowledged
+                # killed mid-request: that update was never acknowledged, so it may or may not have
+                # landed; a document whose deletion was in flight is neither kept nor gone for sure
+                if victim is not None:
+                    acked.pop(victim, None)
+                return
             assert r.status_code == 200, r.text
             acked[doc["id"]] = r.json()["generation"]
             i += 1
@@ -88,7 +94,7 @@ def test_sigkill_during_updates_loses_no_acknowledged_update(writable):
     port = free_port()
     kill_during_updates(writable, port, 0, acked, deleted)
     kill_during_updates(writable, port, 1000, acked, deleted)
-    assert len(acked) + len(deleted) >= 8  # acknowledged adds (some deleted since)
+    assert len(acked) >= 4  # the streams acknowledged updates before each kill (some deleted since)
 
     proc = start(writable, port)
     try:
