@@ -23,9 +23,11 @@ multifield condition does. ``lengths=lucene`` rounds document lengths as Lucene'
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing as mp
 import os
+import threading
 from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -279,7 +281,13 @@ class BM25Encoder(DocumentEncoder):
         if first is None:
             return
         yield self.encode_documents(first)
-        if self.workers <= 1 or "fork" not in mp.get_all_start_methods():
+        second = next(batches, None)
+        if second is None:
+            return
+        batches = itertools.chain([second], batches)
+        # Forking a process that runs other threads (a server, a test client) can leave a lock held
+        # by one of them locked forever in the child: such processes analyse in-process.
+        if self.workers <= 1 or "fork" not in mp.get_all_start_methods() or threading.active_count() > 1:
             yield from map(self.encode_documents, batches)
             return
         # Each pool hands its own analyzer to its workers (forked, so never pickled): two builds
