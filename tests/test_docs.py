@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from winnow.errors import MissingExtraError
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -50,10 +52,15 @@ def test_code_blocks_run(page, tmp_path, monkeypatch):
         if "needs: shared" in note and not SHARED.is_dir():
             continue
         if lang == "python":
-            exec(compile(code, str(page), "exec"), namespace)
+            try:
+                exec(compile(code, str(page), "exec"), namespace)
+            except MissingExtraError as exc:
+                pytest.skip(f"{page.name}: {exc}")
         else:
             done = subprocess.run(["bash", "-euo", "pipefail", "-c", code], env=env, capture_output=True, text=True,
                                   timeout=600)
+            if done.returncode and "is required for this feature: pip install" in done.stderr:
+                pytest.skip(f"{page.name}: {done.stderr.strip().splitlines()[-1]}")
             assert done.returncode == 0, f"{page.name} block failed:\n{code}\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
         ran += 1
     if not ran:
