@@ -86,6 +86,7 @@ def test_bad_record_names_its_line(tmp_path):
 
 
 def test_only_json_lines_corpora(tmp_path):
+    pytest.importorskip("ray", reason="the ray extra is not installed: pip install 'winnow[ray]'")
     (tmp_path / "c.csv").write_text("_id,text\n1,a\n")
     with pytest.raises(InputError, match="JSON Lines"):
         encode_corpus(tmp_path / "c.csv", "bm25", tmp_path / "out")
