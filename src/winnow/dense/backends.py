@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from winnow.dense.layout import LATENT, DenseLayout
-from winnow.encode.onnx_backend import OPSET, cache_root, cached_graph
-from winnow.errors import WinnowError, require
+from winnow.encode.onnx_backend import OPSET, cache_root, cached_graph, open_session
+from winnow.errors import require
 from winnow.fsutil import replacing
 
 logger = logging.getLogger(__name__)
@@ -115,15 +115,8 @@ class OnnxDenseBackend:
 
     def __init__(self, layout: DenseLayout, modes: tuple[str, ...], normalize: bool, threads: int,
                  quantize: str = "none"):
-        ort = require("onnxruntime", "onnx")
         self.path = ensure_graph(layout, modes, normalize, quantize)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors on damaged files
-            raise WinnowError(f"cannot load ONNX graph {self.path} ({exc}); delete it to export it again") from exc
+        self.session = open_session(self.path, threads)
         self._inputs = {i.name for i in self.session.get_inputs()}  # the exporter drops unused inputs
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray, pool_mask: np.ndarray) -> np.ndarray:

@@ -82,6 +82,19 @@ def ensure_onnx(folder: Path, pooling: str, activation: str, quantize: str) -> P
                         lambda out: export_onnx(folder, pooling, activation, out), quantize)
 
 
+def open_session(path: Path, threads: int):
+    """An ONNX Runtime CPU session over ``path`` with every graph optimisation and ``threads`` intra-op
+    threads; a damaged graph is refused with a :class:`WinnowError` that says how to recover."""
+    ort = require("onnxruntime", "onnx")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors on damaged files
+        raise WinnowError(f"cannot load ONNX graph {path} ({exc}); delete it to export it again") from exc
+
+
 def cached_graph(path: Path, fp32: Path, export, quantize: str) -> Path:
     """``path``, made on first use: ``export(fp32)`` writes the float32 graph, then int8 quantisation
     (dynamic, ONNX Runtime's) when ``quantize`` asks for it."""
@@ -109,15 +122,8 @@ class OnnxBackend:
     """
 
     def __init__(self, folder: Path, pooling: str, activation: str, threads: int, quantize: str = "none"):
-        ort = require("onnxruntime", "onnx")
         self.path = ensure_onnx(folder, pooling, activation, quantize)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors on damaged files
-            raise WinnowError(f"cannot load ONNX graph {self.path} ({exc}); delete it to export it again") from exc
+        self.session = open_session(self.path, threads)
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Return ``(batch, vocabulary)`` float32 weights for int64 ``(batch, tokens)`` inputs."""

@@ -212,15 +212,9 @@ def _torch_logits(folder: Path, threads: int):
 
 
 def _onnx_logits(folder: Path, threads: int):
-    ort = require("onnxruntime", "onnx")
-    path = _ensure_onnx(folder)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    try:
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own untyped errors on damaged files
-        raise WinnowError(f"cannot load ONNX graph {path} ({exc}); delete it to export it again") from exc
+    from winnow.encode.onnx_backend import open_session
+
+    session = open_session(_ensure_onnx(folder), threads)
     names = {i.name for i in session.get_inputs()}
 
     def logits(inputs: dict[str, np.ndarray]) -> np.ndarray:
