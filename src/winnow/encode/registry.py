@@ -44,14 +44,21 @@ class EncoderSpec:
         parts = rest.split(":") if rest else []
         # The last part holds options if it has '=' (model paths may contain ':' only on Windows).
         if parts and "=" in parts[-1]:
-            for item in parts.pop().split(","):
-                key, eq, value = item.partition("=")
-                if not eq or not key.strip():
-                    raise WinnowError(f"bad encoder option {item!r} in {spec!r}: expected key=value")
-                options[key.strip()] = value.strip()
+            options = spec_options(parts.pop(), spec, "encoder")
         if parts:
             model = ":".join(parts)
         return EncoderSpec(kind, model, options)
+
+
+def spec_options(text: str, spec: str, what: str) -> dict[str, str]:
+    """The ``key=value,...`` part of a spec as a dict of strings (typed later by the component)."""
+    options = {}
+    for item in text.split(","):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise WinnowError(f"bad {what} option {item!r} in {spec!r}: expected key=value")
+        options[key.strip()] = value.strip()
+    return options
 
 
 def _module(kind: str):

@@ -17,6 +17,7 @@ import inspect
 import typing
 from dataclasses import dataclass, field
 
+from winnow.encode.registry import spec_options
 from winnow.errors import WinnowError
 
 RERANKERS: dict[str, tuple[str, str]] = {
@@ -44,11 +45,7 @@ class RerankerSpec:
         options = {}
         # The last part holds options if it has '=' (a model path or URL keeps its own ':').
         if len(parts) > 1 and "=" in parts[-1]:
-            for item in parts.pop().split(","):
-                key, eq, value = item.partition("=")
-                if not eq or not key.strip():
-                    raise WinnowError(f"bad reranker option {item!r} in {spec!r}: expected key=value")
-                options[key.strip()] = value.strip()
+            options = spec_options(parts.pop(), spec, "reranker")
         target = ":".join(parts).strip()
         if not target:
             raise WinnowError(f"{spec!r} names no {'model' if kind == 'rerank' else 'URL'}: write {kind}:"
