@@ -65,13 +65,13 @@ def index_hybrid(corpus: str | Path, out: str | Path, encoders: Sequence[str], p
     Returns:
         The summed sizes and times of the indexes, with ``path`` the pipeline folder.
     """
-    from winnow.pipeline.grammar import atoms, parse
+    from winnow.pipeline.grammar import atoms, is_reranker, parse
     from winnow.pipeline.saved import atom_folder_name, save_pipeline
 
     if len(encoders) < 1 or len(set(encoders)) != len(encoders):
         raise WinnowError(f"give each encoder spec once, got {list(encoders)}")
     text = pipeline or " + ".join(encoders)
-    unknown = [a for a in atoms(parse(text)) if not a.startswith(("rerank:", "llm:")) and a not in encoders]
+    unknown = [a for a in atoms(parse(text)) if not is_reranker(a) and a not in encoders]
     if unknown:
         raise WinnowError(f"the pipeline names {', '.join(unknown)}, which is not among the encoders")
     out = Path(out)

@@ -15,6 +15,7 @@ from winnow.encode.pruning import SparsityStats, document_frequencies, sparsity_
 from winnow.evaluate.cache import IndexCache
 from winnow.evaluate.metrics import DEFAULT_METRICS, evaluate
 from winnow.evaluate.timing import timed_run
+from winnow.pipeline.grammar import OpenOnce, is_reranker, resolve_folder
 from winnow.types import Run, SparseBatch
 
 
@@ -34,30 +35,20 @@ class EvalResult:
         return {**self.metrics, "mrt_ms": self.mrt_ms, "qps_batch": self.qps_batch, "n_queries": self.n_queries}
 
 
-class Resolver:
+class Resolver(OpenOnce):
     """Maps pipeline atoms to retrievers for one corpus: encoder specs through the index cache,
     winnow folders with :func:`winnow.open`, rerankers by spec. Opens each atom once."""
 
     def __init__(self, corpus_path: Path, cache: IndexCache, progress: Callable[[int], None] | None = None):
+        super().__init__(self._open)
         self.corpus_path, self.cache, self.progress = corpus_path, cache, progress
-        self.opened: dict[str, object] = {}
-
-    def __call__(self, atom: str):
-        if atom not in self.opened:
-            self.opened[atom] = self._open(atom)
-        return self.opened[atom]
 
     def _open(self, atom: str):
         import winnow
-        from winnow.pipeline.grammar import resolve_folder
 
-        if atom.startswith(("rerank:", "llm:")) or Path(atom).is_dir():
+        if is_reranker(atom) or Path(atom).is_dir():
             return resolve_folder(atom)
         return winnow.open(self.cache.ensure(self.corpus_path, atom, self.progress))
-
-    def close(self) -> None:
-        for r in self.opened.values():
-            r.close()
 
 
 def run_beir(dataset: str | Path, retriever: str = "bm25", split: str = "test", metrics=DEFAULT_METRICS,

@@ -201,7 +201,7 @@ def build(node: Node, resolve: Callable[[str], object], tuned: dict | None = Non
     written ones (see :func:`winnow.pipeline.tune.tune_pipeline`).
     """
     from winnow.pipeline.ops import Fusion
-    from winnow.retrieve.retriever import Reranker, Retriever
+    from winnow.retrieve.retriever import Retriever
 
     if isinstance(node, Atom):
         return resolve(node.text)
@@ -261,11 +261,33 @@ def build_pipeline(text: str, resolve: Callable[[str], object] | None = None):
     return build(parse(text), resolve or resolve_folder)
 
 
+def is_reranker(atom: str) -> bool:
+    """Whether an atom names a reranker (``rerank:MODEL``, ``llm:URL``) rather than a retriever."""
+    return atom.startswith(("rerank:", "llm:"))
+
+
+class OpenOnce:
+    """A resolver that opens each atom once (a pipeline may name it twice) and closes them all."""
+
+    def __init__(self, open_atom: Callable[[str], object]):
+        self.open_atom = open_atom
+        self.opened: dict[str, object] = {}
+
+    def __call__(self, atom: str):
+        if atom not in self.opened:
+            self.opened[atom] = self.open_atom(atom)
+        return self.opened[atom]
+
+    def close(self) -> None:
+        for r in self.opened.values():
+            r.close()
+
+
 def resolve_folder(atom: str):
     """The default resolver: rerankers by spec, everything else as a winnow folder."""
     from pathlib import Path
 
-    if atom.startswith(("rerank:", "llm:")):
+    if is_reranker(atom):
         from winnow.rerank import build_reranker
 
         return build_reranker(atom)

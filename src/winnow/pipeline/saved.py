@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Mapping
 
 from winnow.errors import IndexFormatError, WinnowError
-from winnow.pipeline.grammar import atoms, build, parse
+from winnow.pipeline.grammar import OpenOnce, atoms, build, is_reranker, parse
 
 FORMAT = "winnow-pipeline"
 FORMAT_VERSION = 1
@@ -46,7 +46,7 @@ def save_pipeline(out: str | Path, text: str, folders: Mapping[str, str | Path],
 
     out = Path(out)
     tree = parse(text)
-    missing = [a for a in atoms(tree) if not a.startswith(("rerank:", "llm:")) and a not in folders]
+    missing = [a for a in atoms(tree) if not is_reranker(a) and a not in folders]
     if missing:
         raise WinnowError(f"no index folder given for {', '.join(missing)}")
     out.mkdir(parents=True, exist_ok=True)
@@ -80,7 +80,7 @@ def folder_resolver(path: str | Path, manifest: dict, verify: bool = True):
     folder = Path(path)
 
     def resolve(atom: str):
-        if atom.startswith(("rerank:", "llm:")):
+        if is_reranker(atom):
             from winnow.rerank import build_reranker
 
             return build_reranker(atom)
@@ -108,18 +108,10 @@ def tune_saved(path: str | Path, dataset: str | Path, split: str = "train", metr
 
     manifest = read_pipeline_manifest(path)
     data = load_beir(dataset, split)
-    opened: dict[str, object] = {}
-    resolve = folder_resolver(path, manifest)
-
-    def resolve_once(atom: str):
-        if atom not in opened:
-            opened[atom] = resolve(atom)
-        return opened[atom]
-
-    tuned = tune_pipeline(parse(manifest["pipeline"]), resolve_once, data.queries, data.qrels, metric)
+    resolve = OpenOnce(folder_resolver(path, manifest))
+    tuned = tune_pipeline(parse(manifest["pipeline"]), resolve, data.queries, data.qrels, metric)
     info = {k: v for k, v in manifest.items() if k not in ("format", "format_version", "pipeline", "atoms", "tuned")}
     save_pipeline(path, manifest["pipeline"], manifest["atoms"], tuned,
                   **{**info, "tuned_on": {"dataset": str(dataset), "split": split, "metric": metric}})
-    for r in opened.values():
-        r.close()
+    resolve.close()
     return tuned
