@@ -1,7 +1,9 @@
 """Every ``python`` and ``bash`` code block of the README and ``docs/*.md`` runs as written.
 
-Blocks run in a temporary folder holding a link to ``examples/``, in file order, Python blocks of
-one file sharing their names. A block is preceded by an HTML comment when it needs more:
+A page's blocks run in file order as one fresh Python process (bash blocks through ``subprocess``),
+in a temporary folder holding a link to ``examples/``, so Python blocks of one page share their
+names and nothing leaks between pages or into the test process. A block is preceded by an HTML
+comment when it needs more:
 
 - ``<!-- needs: shared -->``: the ``../shared`` folder (data, models); skipped without it.
 - ``<!-- not run: REASON -->``: commands for machines these tests do not have (a Ray or Milvus
@@ -20,8 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from winnow.errors import MissingExtraError
-
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -33,35 +33,47 @@ def blocks(page: Path) -> list[tuple[str, str, str]]:
             if m["lang"] in ("python", "bash")]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_code_blocks_run(page, tmp_path, monkeypatch):
-    found = blocks(page)
-    if not found:
-        pytest.skip(f"{page.name} has no python or bash blocks")
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "examples").symlink_to(ROOT / "examples")
-    if SHARED.is_dir() and not (tmp_path.parent / "shared").exists():
-        (tmp_path.parent / "shared").symlink_to(SHARED)  # pages refer to ../shared, as from the repository
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    namespace: dict = {}
+MISSING_EXTRA = re.compile(r"(is required for this feature: pip install [^\n]*|ModuleNotFoundError: [^\n]*)")
+
+
+def page_script(found: list[tuple[str, str, str]], shared: bool) -> tuple[str, int]:
+    """One Python program running a page's blocks in order, and how many blocks it runs."""
+    parts = ["import subprocess as _subprocess"]
     ran = 0
     for lang, code, note in found:
         if note.startswith("not run:") or "python -m venv" in code:
             continue
-        if "needs: shared" in note and not SHARED.is_dir():
+        if "needs: shared" in note and not shared:
             continue
         if lang == "python":
-            try:
-                exec(compile(code, str(page), "exec"), namespace)
-            except (MissingExtraError, ModuleNotFoundError) as exc:  # an extra this install lacks
-                pytest.skip(f"{page.name}: {exc}")
+            parts.append(code)
         else:
-            done = subprocess.run(["bash", "-euo", "pipefail", "-c", code], env=env, capture_output=True, text=True,
-                                  timeout=600)
-            if done.returncode and "is required for this feature: pip install" in done.stderr:
-                pytest.skip(f"{page.name}: {done.stderr.strip().splitlines()[-1]}")
-            assert done.returncode == 0, f"{page.name} block failed:\n{code}\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
+            parts.append(f"_done = _subprocess.run(['bash', '-euo', 'pipefail', '-c', {code!r}], text=True, "
+                         "capture_output=True)\n"
+                         "print(_done.stdout, end='')\n"
+                         "if _done.returncode:\n"
+                         f"    raise SystemExit('bash block failed:\\n' + {code!r} + _done.stderr[-3000:])")
         ran += 1
+    return "\n".join(parts), ran
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_code_blocks_run(page, tmp_path):
+    found = blocks(page)
+    if not found:
+        pytest.skip(f"{page.name} has no python or bash blocks")
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    if SHARED.is_dir() and not (tmp_path.parent / "shared").exists():
+        (tmp_path.parent / "shared").symlink_to(SHARED)  # pages refer to ../shared, as from the repository
+    script, ran = page_script(found, SHARED.is_dir())
     if not ran:
         pytest.skip(f"{page.name}: every block needs what this machine lacks")
+    (tmp_path / "page.py").write_text(script, encoding="utf-8")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([sys.executable, "page.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=1200)
+    missing = MISSING_EXTRA.search(done.stderr)
+    if done.returncode and missing:  # an extra this install lacks
+        pytest.skip(f"{page.name}: {missing[1]}")
+    assert done.returncode == 0, f"{page.name} failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}"
