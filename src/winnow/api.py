@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from winnow.errors import WinnowError
 
@@ -14,7 +14,8 @@ from winnow.types import Document
 def index_corpus(corpus: str | Path | Iterable[Document], out: str | Path, encoder: str | Sequence[str] = "bm25", *,
                  batch_size: int = 1000, quantize: str | None = None, store: bool = True,
                  skip_bad: bool = False, skipped: list | None = None,
-                 progress: Callable[[int], None] | None = None, **fields) -> IndexInfo:
+                 progress: Callable[[int], None] | None = None, fields: Mapping[str, str] | None = None,
+                 **record_fields) -> IndexInfo:
     """Index a corpus (a BEIR folder, a JSONL/CSV/TSV/Parquet file, or documents) into ``out``.
 
     Args:
@@ -26,7 +27,11 @@ def index_corpus(corpus: str | Path | Iterable[Document], out: str | Path, encod
             :func:`index_hybrid`).
         quantize: ``"u8"`` for 8-bit impacts.
         skip_bad: skip malformed records (each appended to ``skipped`` and logged) instead of failing.
-        fields: ``id_field``, ``text_field``, ``title_field`` for tabular files.
+        fields: declared metadata field types, ``{"year": "integer", "lang": "keyword"}`` (types:
+            ``keyword integer float boolean date``); only these fields are stored, a value that
+            does not fit is a bad record, and later writers keep the types. ``None`` infers every
+            field's type (see ``docs/filters.md``).
+        record_fields: ``id_field``, ``text_field``, ``title_field`` for tabular files.
 
     Example::
 
@@ -37,19 +42,22 @@ def index_corpus(corpus: str | Path | Iterable[Document], out: str | Path, encod
         if not isinstance(corpus, (str, Path)):
             raise WinnowError("several encoders read the corpus once each: give a path, not documents")
         return index_hybrid(corpus, out, list(encoder), batch_size=batch_size, quantize=quantize, store=store,
-                            progress=progress, **fields)
+                            skip_bad=skip_bad, skipped=skipped, progress=progress, fields=fields, **record_fields)
     from winnow.corpus import open_corpus
     from winnow.encode.registry import build_encoder
+    from winnow.filters.fields import check_declared
     from winnow.index.writer import build_index
 
-    docs = open_corpus(corpus, skip_bad=skip_bad, skipped=skipped, **fields) if isinstance(corpus, (str, Path)) \
-        else corpus
+    if fields is not None:
+        fields = check_declared(fields)
+    docs = open_corpus(corpus, skip_bad=skip_bad, skipped=skipped, field_types=fields, **record_fields) \
+        if isinstance(corpus, (str, Path)) else corpus
     if encoder.partition(":")[0].strip().lower() == "dense":  # a vector index, not postings
         from winnow.dense.index import build_dense_index
 
-        return build_dense_index(docs, encoder, out, store=store, progress=progress)
+        return build_dense_index(docs, encoder, out, store=store, progress=progress, fields=fields)
     return build_index(docs, build_encoder(encoder), out, batch_size=batch_size, quantize=quantize, store=store,
-                       progress=progress, spec=encoder)
+                       progress=progress, spec=encoder, fields=fields)
 
 
 def index_hybrid(corpus: str | Path, out: str | Path, encoders: Sequence[str], pipeline: str | None = None,

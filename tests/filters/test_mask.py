@@ -115,16 +115,3 @@ def test_masks_are_new_arrays(columns):
     a[:] = False
     assert columns.mask("year exists").tolist() == [True, True, False, True]
     assert parse_filter("year exists") == parse_filter({"field": "year", "op": "exists"})
-
-
-def test_repeated_filters_reuse_their_mask(columns):
-    from winnow.index import columns as module
-
-    first = columns.mask("year >= 2020")
-    first[:] = True  # the caller owns the copy it gets
-    assert columns.mask("year >= 2020").tolist() == [True, False, False, True]
-    assert columns.mask(parse_filter("year >= 2020").to_json()).tolist() == [True, False, False, True]
-    assert columns.mask("doi exists", fields={"doi": "keyword"}).tolist() == [False] * 4
-    for year in range(module.MASKS_KEPT + 5):
-        assert columns.mask(f"year == {2000 + year}").sum() == (2000 + year in (2019, 2020))
-    assert len(columns._masks) == module.MASKS_KEPT

@@ -41,6 +41,9 @@ def index(
     id_field: str = typer.Option("_id", help="Id field of tabular files."),
     text_field: str = typer.Option("text", help="Text field of tabular files."),
     title_field: str = typer.Option("title", help="Title field of tabular files ('' for none)."),
+    field: list[str] = typer.Option([], "--field", help="Declare a metadata field's type, NAME=TYPE with TYPE one "
+                                    "of keyword, integer, float, boolean, date (repeat it: --field year=integer "
+                                    "--field lang=keyword); only declared fields are stored. Default: infer them."),
     from_vectors: Optional[Path] = typer.Option(None, "--from-vectors", help="Index a vectors folder written by "
                                                 "`winnow encode` instead of a corpus (no encoding)."),
     shards: int = typer.Option(0, help="With --from-vectors: build this many shards in parallel on Ray."),
@@ -54,10 +57,16 @@ def index(
     if shards and from_vectors is None:
         raise WinnowError("--shards builds from vectors: run `winnow encode` first, then --from-vectors")
     if from_vectors is not None:
+        if field:
+            raise WinnowError("--field declares the metadata of a corpus; vectors from `winnow encode` keep theirs")
         _index_vectors(from_vectors, out, shards, ray, batch_size, quantize, not no_store)
         return
     skipped: list = []
     fields = {"id_field": id_field, "text_field": text_field, "title_field": title_field or None}
+    if field:
+        from winnow.filters.fields import parse_declarations
+
+        fields["fields"] = parse_declarations(field)  # the declared metadata types
     if pipeline and len(encoder) < 2:
         raise WinnowError("--pipeline needs two or more --encoder specs")
     with _progress("indexing") as bar:
@@ -359,10 +368,10 @@ def add(
     from winnow.index.writer import open_writer
 
     skipped: list = []
-    docs = open_corpus(corpus, skip_bad=skip_bad, skipped=skipped, id_field=id_field, text_field=text_field,
-                       title_field=title_field or None)
     start = time.perf_counter()
     with open_writer(index_dir, batch_size=batch_size) as writer, _progress("adding") as bar:
+        docs = open_corpus(corpus, skip_bad=skip_bad, skipped=skipped, id_field=id_field, text_field=text_field,
+                           title_field=title_field or None, field_types=writer.fields)  # the index's declared types
         task = bar.add_task("add", total=None)
         report = lambda n: bar.update(task, completed=n)  # noqa: E731
         n = writer.update(docs, report) if update else writer.add(docs, report)

@@ -210,11 +210,13 @@ def _metadata(record: Mapping[str, object], fields: Fields, path: str, line: int
 
 
 def documents(
-    records: Iterable[tuple[int, Mapping[str, object]]], path: Path, fields: Fields, bad: BadRecords
+    records: Iterable[tuple[int, Mapping[str, object]]], path: Path, fields: Fields, bad: BadRecords,
+    field_types: Mapping[str, str] | None = None,
 ) -> Iterator[Document]:
     """Turn ``(line, record)`` pairs into documents, refusing duplicates and empty corpora.
 
-    A duplicate id is a bad record (the first one is kept in skip mode).
+    A duplicate id is a bad record (the first one is kept in skip mode), as is a metadata value
+    that does not fit its field's type in ``field_types`` (declared types, ``{"year": "integer"}``).
 
     Raises:
         InputError: A bad record (unless skipping), or no document at all.
@@ -226,6 +228,8 @@ def documents(
             if doc.id in seen:
                 first = seen[doc.id]
                 raise InputError(f"duplicate document id {doc.id!r} (first seen on line {first})", str(path), line)
+            if field_types:
+                _check_types(doc, field_types, str(path), line)
         except InputError as exc:
             bad.report(exc)
             continue
@@ -234,6 +238,15 @@ def documents(
     if not seen:
         why = f" (all {bad.count} records were skipped as bad)" if bad.count else ""
         raise InputError(f"empty corpus{why}: no documents found", str(path))
+
+
+def _check_types(doc: Document, field_types: Mapping[str, str], path: str, line: int) -> None:
+    from winnow.filters.fields import FieldValueError, check_metadata
+
+    try:
+        check_metadata(doc.metadata, field_types, f"document {doc.id!r}")
+    except FieldValueError as exc:
+        raise InputError(str(exc), path, line) from None
 
 
 def parse_grade(value: str, path: str, line: int) -> int:

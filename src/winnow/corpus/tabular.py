@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 from collections import deque
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from winnow.corpus.records import BadRecords, Fields, binary_lines, check_file, decode_line, documents, json_records
 from winnow.errors import InputError, require
@@ -32,6 +32,7 @@ def read_records(
     fmt: str | None = None,
     skip_bad: bool = False,
     skipped: list | None = None,
+    field_types: Mapping[str, str] | None = None,
 ) -> Iterator[Document]:
     """Stream the documents of a JSON Lines, CSV, TSV or Parquet file.
 
@@ -63,6 +64,8 @@ def read_records(
             logged on the ``winnow.corpus`` logger. A header that lacks the id
             or text column, and a corpus with no good document, are still errors.
         skipped: Optional list that collects the skipped records.
+        field_types: Declared metadata field types (``{"year": "integer"}``, see
+            :mod:`winnow.filters.fields`): a record whose value does not fit is a bad record.
 
     Returns:
         An iterator over the documents in file order; the file is read as it is consumed.
@@ -83,7 +86,7 @@ def read_records(
         records = _parquet_records(path, fields, _import_parquet())
     else:
         records = _csv_records(path, fields, "\t" if fmt == "tsv" else ",", bad)
-    return documents(records, path, fields, bad)
+    return documents(records, path, fields, bad, field_types)
 
 
 def open_corpus(path: str | Path, **fields) -> Iterator[Document]:

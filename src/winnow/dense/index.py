@@ -216,11 +216,12 @@ def write_dense_index(docs: Iterable[Document], encoder, out: str | Path, *, dty
 
 
 def build_dense_index(docs: Iterable[Document], spec: str, out: str | Path, *, dtype: str = "float32",
-                      store: bool = True, ann: Iterable[str] = (), progress: Callable[[int], None] | None = None,
-                      **options) -> DenseIndexInfo:
+                      store: bool = True, fields: Mapping[str, str] | None = None, ann: Iterable[str] = (),
+                      progress: Callable[[int], None] | None = None, **options) -> DenseIndexInfo:
     """Build a dense index from an encoder spec: ``dense:MODEL[:key=value,...]``.
 
-    ``options`` override the spec's encoder options (``backend="onnx"``, ``batch_size=64``...).
+    ``fields`` declares metadata field types (see :func:`write_dense_index`); ``options`` override
+    the spec's encoder options (``backend="onnx"``, ``batch_size=64``...).
 
     Example::
 
@@ -228,8 +229,8 @@ def build_dense_index(docs: Iterable[Document], spec: str, out: str | Path, *, d
     """
     from winnow.encode.registry import build_encoder
 
-    return write_dense_index(docs, build_encoder(spec, **options), out, dtype=dtype, store=store, ann=ann,
-                             progress=progress, spec=spec)
+    return write_dense_index(docs, build_encoder(spec, **options), out, dtype=dtype, store=store, fields=fields,
+                             ann=ann, progress=progress, spec=spec)
 
 
 class DenseIndex:

@@ -21,6 +21,7 @@ from winnow.dense.ann import DEFAULT_LIBRARY, HnswGraph
 from winnow.dense.exact import exact_topk
 from winnow.dense.index import DenseIndex
 from winnow.errors import WinnowError
+from winnow.filters.cache import MaskCache
 from winnow.retrieve.retriever import Retriever, numbering
 from winnow.types import Document, Hits, Query, Run
 
@@ -53,6 +54,7 @@ class DenseRetriever(Retriever):
         if strategy not in STRATEGIES:
             raise WinnowError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
         self.index = DenseIndex(path, verify=verify)
+        self._masks = MaskCache()
         self.strategy = strategy
         self.ef_search = ef_search
         self.name = self.index.manifest.get("spec") or "dense"
@@ -97,7 +99,7 @@ class DenseRetriever(Retriever):
         k = min(k, self.index.n_docs)
         if len(vectors) == 0 or k == 0:
             return [Hits.empty() for _ in range(len(vectors))]
-        allowed = None if filter is None else self.index.columns.mask(filter)
+        allowed = None if filter is None else self._masks.get(filter, self.index.columns.mask)
         if self.graph is not None and (allowed is None or self.graph.filters_exactly):
             docnos, scores, counts = self.graph.search(vectors, k, self.ef_search, allowed)
         else:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from typing import Iterable, Mapping
+
+from winnow.errors import InputError
 
 FIELD_TYPES = ("keyword", "integer", "float", "boolean", "date")
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
@@ -123,6 +126,78 @@ def from_text(text: str, kind: str) -> int | float | bool:
     if kind == "boolean" and word.lower() in ("true", "false"):
         return word.lower() == "true"
     raise FieldValueError(f"{text!r} does not spell {'an' if kind == 'integer' else 'a'} {kind}")
+
+
+def declared_value(field: str, value: object, kind: str, doc: str) -> int | float | str | list[str]:
+    """The stored form of ``value`` in ``field``, declared ``kind``, of the document ``doc`` (its
+    description for messages, e.g. ``"document 'd7'"``): :func:`to_stored`, except that a keyword
+    field also takes a list of strings (returned as a list) and an integer, float or boolean field
+    also takes text that spells one (:func:`from_text`: CSV and TSV cells are text).
+
+    Raises:
+        FieldValueError: the value does not fit the type; the message names the document, the
+            field and the value.
+    """
+    try:
+        if kind == "keyword" and isinstance(value, (list, tuple)):
+            if not all(isinstance(v, str) for v in value):
+                raise FieldValueError(f"a keyword list holds strings only, found {value!r}")
+            return list(value)
+        if isinstance(value, str) and kind in ("integer", "float", "boolean"):
+            value = from_text(value, kind)
+        return to_stored(value, kind)
+    except FieldValueError as exc:
+        raise FieldValueError(f"metadata field {field!r} of {doc}: {exc} (the field is declared {kind})") from None
+
+
+def check_metadata(metadata: Mapping[str, object], fields: Mapping[str, str], doc: str) -> None:
+    """Check that each value of a declared field in one document's metadata fits its type
+    (``None``, a missing value, always does).
+
+    Raises:
+        FieldValueError: as :func:`declared_value`.
+    """
+    for name, kind in fields.items():
+        value = metadata.get(name)
+        if value is not None:
+            declared_value(name, value, kind, doc)
+
+
+def check_declared(fields: Mapping[str, str]) -> dict[str, str]:
+    """``fields`` as a dict, after checking each name is a non-empty string and each type one of
+    :data:`FIELD_TYPES`.
+
+    Raises:
+        InputError: a bad name or an unknown type.
+    """
+    if not isinstance(fields, Mapping):
+        raise InputError(f"declared fields are a mapping of name to type, not {type(fields).__name__}")
+    for name, kind in fields.items():
+        if not isinstance(name, str) or not name:
+            raise InputError(f"field names must be non-empty strings, not {name!r}")
+        if kind not in FIELD_TYPES:
+            raise InputError(f"field {name!r}: unknown type {kind!r}; use one of {', '.join(FIELD_TYPES)}")
+    return dict(fields)
+
+
+def parse_declarations(specs: Iterable[str]) -> dict[str, str]:
+    """``{name: type}`` from ``NAME=TYPE`` texts such as ``year=integer`` (the command line's
+    ``--field``); the name is everything before the last ``=``.
+
+    Raises:
+        InputError: a text without ``=``, a name given twice, or an unknown type.
+    """
+    fields: dict[str, str] = {}
+    for spec in specs:
+        name, eq, kind = spec.rpartition("=")
+        if not eq or not name.strip():
+            raise InputError(f"{spec!r}: declare a field as NAME=TYPE, e.g. year=integer "
+                                  f"(types: {', '.join(FIELD_TYPES)})")
+        name, kind = name.strip(), kind.strip().lower()
+        if name in fields:
+            raise InputError(f"field {name!r} is declared twice ({fields[name]} and {kind})")
+        fields[name] = kind
+    return check_declared(fields)
 
 
 def describe(value: object) -> str:

@@ -29,7 +29,6 @@ makes a filter read out of bounds.
 from __future__ import annotations
 
 import re
-import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from functools import cached_property
@@ -39,11 +38,10 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from winnow.errors import FilterError, IndexFormatError, InputError
-from winnow.filters.fields import (FIELD_TYPES, INT64_MAX, INT64_MIN, FieldValueError, describe, from_text, infer_type,
-                                   to_stored)
+from winnow.filters.fields import (FIELD_TYPES, INT64_MAX, INT64_MIN, FieldValueError, check_declared, declared_value,
+                                   describe, infer_type, to_stored)
 
 COLUMNS_VERSION = 1
-MASKS_KEPT = 16  # masks each segment keeps for repeated filters (n bytes each)
 _DTYPES = {"integer": np.int64, "float": np.float64, "date": np.int64, "boolean": np.uint8}
 _ROLES = {"keyword": ("dict", "offsets", "codes"), "keyword+multi": ("dict", "offsets", "indptr", "codes"),
           **{kind: ("values", "present") for kind in _DTYPES}}
@@ -129,11 +127,7 @@ class ColumnsWriter:
         self._n = 0
         start = self._declared if fields is not None else dict(known or {})
         first = "the declared fields" if fields is not None else "earlier segments of the index"
-        for name, kind in start.items():
-            if not isinstance(name, str) or not name:
-                raise InputError(f"field names must be non-empty strings, not {name!r}")
-            if kind not in FIELD_TYPES:
-                raise InputError(f"field {name!r}: unknown type {kind!r}; use one of {', '.join(FIELD_TYPES)}")
+        for name, kind in check_declared(start).items():
             self._buffers[name] = _Buffer(kind, first)
 
     def add(self, metadata: Mapping[str, object], doc_id: str | None = None) -> None:
@@ -159,18 +153,10 @@ class ColumnsWriter:
 
     def _add_declared(self, name: str, value, docno: int, doc: str) -> None:
         buf = self._buffers[name]
-        if buf.kind == "keyword" and isinstance(value, (list, tuple)):
-            if not all(isinstance(v, str) for v in value):
-                raise InputError(f"metadata field {name!r} of {doc}: a keyword list holds strings only, "
-                                 f"found {value!r}")
-            buf.add(docno, value)
-            return
         try:
-            if isinstance(value, str) and buf.kind in ("integer", "float", "boolean"):
-                value = from_text(value, buf.kind)  # a declared type reads text cells (CSV, TSV)
-            buf.add(docno, to_stored(value, buf.kind))
+            buf.add(docno, declared_value(name, value, buf.kind, doc))
         except FieldValueError as exc:
-            raise InputError(f"metadata field {name!r} of {doc}: {exc} (the field is declared {buf.kind})") from None
+            raise InputError(str(exc)) from None
 
     def _add_inferred(self, name: str, value, docno: int, doc: str) -> None:
         kind = infer_type(value)
@@ -358,8 +344,6 @@ class Columns:
                                    f"{self.n_docs} is not supported; rebuild the index")
         self.columns = {name: _open_column(self.folder, name, spec, self.n_docs) for name, spec in specs.items()}
         self.unfilterable = dict(schema.get("unfilterable") or {})
-        self._masks: dict[tuple, np.ndarray] = {}  # the last MASKS_KEPT masks, by filter (columns never change)
-        self._lock = threading.Lock()
 
     @property
     def types(self) -> dict[str, str]:
@@ -375,8 +359,8 @@ class Columns:
                 (they are missing in every document here).
 
         Returns:
-            A new ``bool`` array of length :attr:`n_docs` (the last :data:`MASKS_KEPT` filters'
-            masks are kept, so a repeated filter costs a copy).
+            A new ``bool`` array of length :attr:`n_docs`, evaluated afresh (searchers keep the
+            masks of repeated filters: :class:`~winnow.filters.cache.MaskCache`).
 
         Raises:
             FilterError: the filter names an unknown field or compares a field with a value
@@ -385,19 +369,7 @@ class Columns:
         from winnow.filters import parse_filter
         from winnow.filters.evaluate import evaluate
 
-        f = parse_filter(filter)
-        key = (f, tuple(sorted((fields or {}).items())))
-        with self._lock:
-            cached = self._masks.pop(key, None)
-            if cached is not None:
-                self._masks[key] = cached  # most recently used last
-        if cached is None:
-            cached = evaluate(f, lambda name: self.column(name, fields), self.n_docs)
-            with self._lock:
-                self._masks[key] = cached
-                while len(self._masks) > MASKS_KEPT:
-                    self._masks.pop(next(iter(self._masks)))
-        return cached.copy()
+        return evaluate(parse_filter(filter), lambda name: self.column(name, fields), self.n_docs)
 
     def column(self, name: str, fields: Mapping[str, str] | None = None):
         """The column of ``name`` (an all-missing one for a field only ``fields`` knows)."""

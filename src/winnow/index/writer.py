@@ -30,6 +30,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from winnow.errors import IndexFormatError, InputError, WinnowError
+from winnow.filters.fields import check_declared
 from winnow.index import impacts as imp
 from winnow.index.blocks import BLOCK_SIZE, bounds
 from winnow.index.columns import field_types
@@ -98,8 +99,9 @@ class IndexWriter:
         spec: the encoder spec string, recorded for later writers (fresh indexes only).
         quantize: ``None`` or ``"u8"`` (fresh indexes only; later writers keep the index's).
         store: keep title, text and metadata (fresh indexes only).
-        fields: declared metadata field types, ``{"year": "integer", ...}`` (fresh indexes only;
-            see :class:`~winnow.index.columns.ColumnsWriter`); ``None`` infers them.
+        fields: declared metadata field types, ``{"year": "integer", ...}`` (see
+            :class:`~winnow.index.columns.ColumnsWriter`); ``None`` infers them. Fresh indexes only:
+            later writers keep the index's (passing other types is an :class:`InputError`).
         batch_size: documents per encoder call.
         merge_at: segments above which a commit merges the smallest neighbours first.
     """
@@ -154,7 +156,7 @@ class IndexWriter:
 
                 encoder = build_encoder(spec)
             self.spec, self.quantize, self.store = spec, quantize, store
-            self.fields = None if fields is None else dict(fields)
+            self.fields = None if fields is None else check_declared(fields)
             self.encoder_kind, self.encoder_config = encoder.kind, _jsonable(encoder.config())
             # BM25 impacts follow the index's statistics; an encoder carrying a larger collection's
             # statistics (a shard of a sharded index) scores with those instead, once.
@@ -166,6 +168,10 @@ class IndexWriter:
         else:
             self.spec, self.store = base.get("spec"), bool(base.get("stored", True))
             self.fields = base.get("fields")
+            if fields is not None and dict(fields) != self.fields:
+                kept = f"declares {self.fields}" if self.fields is not None else "infers its field types"
+                raise InputError(f"{self.path}: the index {kept}, which later writers keep; build it afresh "
+                                 f"(fresh=True) to declare {dict(fields)}")
             self.quantize = "u8" if base["impacts"].get("dtype") == "uint8" else None
             self.encoder_kind, self.encoder_config = base["encoder"]["kind"], base["encoder"]["config"]
             self.rescored = bool(base["impacts"].get("rescored"))

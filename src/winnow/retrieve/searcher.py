@@ -13,6 +13,7 @@ import numpy as np
 
 from winnow.encode.registry import load_query_encoder
 from winnow.errors import IndexFormatError, WinnowError
+from winnow.filters.cache import MaskCache
 from winnow.index.reader import SparseIndex
 from winnow.retrieve.approx import topk_approx
 from winnow.retrieve.dispatch import (APPROX, EXHAUSTIVE, MAXSCORE, NOTHING, STRATEGY_CODES, batch_approx,
@@ -81,6 +82,7 @@ class Searcher(Retriever):
         self._local = threading.local()
         self._segments = self.index.segments
         self._live = [s.live for s in self._segments]
+        self._masks = MaskCache()
         self._max_docs = max((s.n_docs for s in self._segments), default=0)
         self.approx = approx or Approx()
         self.name = self.index.manifest.get("spec") or self.index.encoder_kind
@@ -132,21 +134,24 @@ class Searcher(Retriever):
         return self.search_vector(terms, weights, k, strategy, filter)
 
     def _allowed(self, filter) -> list[np.ndarray]:
-        """Per segment, the uint8 mask of searchable documents (empty: all of them)."""
+        """Per segment, the uint8 mask of searchable documents (empty: all of them); a filter's
+        masks are kept for the searcher's life (its commit never changes), so a repeated filter
+        costs a lookup."""
         if filter is None:
             return self._live
+        return self._masks.get(filter, self._filter_masks)
+
+    def _filter_masks(self, f) -> list[np.ndarray]:
+        """Per segment, the uint8 mask of the live documents the filter ``f`` keeps."""
         if any(s.columns is None for s in self._segments):
             raise WinnowError("this index has no metadata fields to filter on (rebuild it to store them)")
-        from winnow.filters import parse_filter
-
-        f = parse_filter(filter)
         fields = self.index.field_types()
         out = []
         for s in self._segments:
             mask = s.columns.mask(f, fields)
             if len(s.live):
                 mask &= s.live > 0
-            out.append(mask.view(np.uint8) if mask.dtype == np.bool_ else mask.astype(np.uint8))
+            out.append(mask.view(np.uint8))
         return out
 
     def search_vector(self, terms: np.ndarray, weights: np.ndarray, k: int = 10, strategy: str = "auto",
