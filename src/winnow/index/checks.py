@@ -10,12 +10,10 @@ can only be caught by checksums: ``verify=True``, ``winnow verify``, ``winnow in
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from winnow.errors import IndexFormatError
-
-jit = numba.njit(cache=True, nogil=True)
+from winnow.jit import jit
 
 _PROBLEMS = {1: "document numbers out of order or out of range", 2: "a non-finite impact",
              3: "a term maximum that is not its postings' maximum", 4: "block pointers that do not fit the postings",

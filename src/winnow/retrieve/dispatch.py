@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
+from winnow.jit import jit, prange
 from winnow.retrieve.approx import topk_approx
-from winnow.retrieve.kernels import better, heap_offer, heap_sorted, jit, offer_exhaustive
+from winnow.retrieve.kernels import better, heap_offer, heap_sorted, offer_exhaustive
 from winnow.retrieve.maxscore import offer_maxscore
 
 AUTO, EXHAUSTIVE, MAXSCORE, APPROX = 0, 1, 2, 3
@@ -129,12 +129,12 @@ def worker_buffers(n_docs):
     return np.zeros(n_docs, dtype=np.float32), np.zeros(n_docs, dtype=np.uint8), np.empty(n_docs, dtype=np.int32)
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@jit(parallel=True)
 def batch_exhaustive(seg, allowed, base, n_docs, q_ptr, q_terms, q_weights, queries, n_workers, heap_ptr, heap_s,
                      heap_d, heap_n):
     """Exhaustive search of ``queries`` (indices into the CSR batch) in one segment, spread over
     workers, offering documents (numbered ``base`` + local) to each query's heap (see module doc)."""
-    for w in numba.prange(n_workers):
+    for w in prange(n_workers):
         acc, seen, touched = worker_buffers(n_docs)
         for j in range(w, len(queries), n_workers):
             q = queries[j]
@@ -144,11 +144,11 @@ def batch_exhaustive(seg, allowed, base, n_docs, q_ptr, q_terms, q_weights, quer
                                          base)
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@jit(parallel=True)
 def batch_maxscore(seg, allowed, base, q_ptr, q_terms, q_weights, queries, n_workers, heap_ptr, heap_s, heap_d,
                    heap_n):
     """MaxScore search of ``queries`` in one segment, spread over workers, offering to each query's heap."""
-    for w in numba.prange(n_workers):
+    for w in prange(n_workers):
         for j in range(w, len(queries), n_workers):
             q = queries[j]
             lo, hi, a, b = q_ptr[q], q_ptr[q + 1], heap_ptr[q], heap_ptr[q + 1]
@@ -157,13 +157,13 @@ def batch_maxscore(seg, allowed, base, q_ptr, q_terms, q_weights, queries, n_wor
                                        q_weights[lo:hi], b - a, allowed, heap_s[a:b], heap_d[a:b], heap_n[q], base)
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@jit(parallel=True)
 def batch_approx(seg, pruned, allowed, approx, base, n_docs, q_ptr, q_terms, q_weights, costs, queries, k,
                  n_workers, heap_ptr, heap_s, heap_d, heap_n):
     """Approximate top-k of ``queries`` in one segment (``min(k, costs[q])`` each, as if it were the
     only one), spread over workers, offered to each query's heap."""
     query_cut, prune_factor, candidates = approx
-    for w in numba.prange(n_workers):
+    for w in prange(n_workers):
         acc, seen, touched = worker_buffers(n_docs)
         hs, hd = np.empty(k, dtype=np.float32), np.empty(k, dtype=np.int32)
         docs, scores = np.empty(k, dtype=np.int32), np.empty(k, dtype=np.float32)

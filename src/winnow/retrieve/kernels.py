@@ -1,4 +1,4 @@
-"""Top-k kernels over term-major postings: plain Python that numba compiles.
+"""Top-k kernels over term-major postings: plain Python that numba compiles (:mod:`winnow.jit`).
 
 The same source runs interpreted under ``NUMBA_DISABLE_JIT=1`` (the test suite does
 both), so the reference and the fast path cannot drift. Ranking order everywhere:
@@ -9,10 +9,9 @@ contributions in query-term order, in every kernel, so all strategies agree bit 
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-jit = numba.njit(cache=True, nogil=True)
+from winnow.jit import jit
 
 DENSE_FACTOR = 4  # scan all documents when postings * DENSE_FACTOR >= n_docs (measured, scifact/nfcorpus)
 
