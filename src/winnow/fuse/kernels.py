@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from winnow.fuse.normalize import RECIPROCAL, TM2C2, ZSCORE
+from winnow.jit import jit
 
 
-@numba.njit(cache=True)
+@jit
 def _terms(kind: int, param: float, scores: np.ndarray, lo: int, hi: int, out: np.ndarray) -> float:
     """One run's terms for one query's hits ``scores[lo:hi]`` (best first), written to
     ``out[lo:hi]``; returns the term of a document the run did not retrieve (its lower bound).
@@ -53,7 +53,7 @@ def _terms(kind: int, param: float, scores: np.ndarray, lo: int, hi: int, out: n
     return (low - mean) / std if std > 0 else 0.0
 
 
-@numba.njit(cache=True)
+@jit
 def run_terms(kind: int, param: float, scores: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_terms` of one run for every query (``offsets``: where each starts): the terms of
     its hits and each query's lower bound."""
@@ -64,7 +64,7 @@ def run_terms(kind: int, param: float, scores: np.ndarray, offsets: np.ndarray) 
     return out, lower
 
 
-@numba.njit(cache=True)
+@jit
 def _best(keys: np.ndarray, k: int) -> np.ndarray:
     """Positions of the ``k`` smallest ``keys`` and of every key equal to the ``k``-th, sorted
     ascending by key, equal keys in their original order (all positions when ``k`` covers them)."""
@@ -79,7 +79,7 @@ def _best(keys: np.ndarray, k: int) -> np.ndarray:
     return chosen[np.argsort(keys[chosen], kind="mergesort")]
 
 
-@numba.njit(cache=True)
+@jit
 def order_segments(keys: np.ndarray, bounds: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Within each segment ``bounds[i]:bounds[i + 1]``, the positions of its ``k`` smallest keys
     (and of any key equal to the ``k``-th), sorted ascending, equal keys in their original order:
@@ -105,7 +105,7 @@ def order_segments(keys: np.ndarray, bounds: np.ndarray, k: int) -> tuple[np.nda
     return order[:m], new_bounds, tied[:max(m - 1, 0)]
 
 
-@numba.njit(cache=True)
+@jit
 def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, starts: np.ndarray, kind: int, params: np.ndarray,
                   weights: np.ndarray, mnz: bool, k: int):
     """Fuse runs whose hits are document numbers of one numbering, query by query.
