@@ -128,16 +128,19 @@ def from_text(text: str, kind: str) -> int | float | bool:
     raise FieldValueError(f"{text!r} does not spell {'an' if kind == 'integer' else 'a'} {kind}")
 
 
-def declared_value(field: str, value: object, kind: str, doc: str) -> int | float | str | list[str]:
+def declared_value(field: str, value: object, kind: str, doc: str) -> int | float | str | list[str] | None:
     """The stored form of ``value`` in ``field``, declared ``kind``, of the document ``doc`` (its
     description for messages, e.g. ``"document 'd7'"``): :func:`to_stored`, except that a keyword
     field also takes a list of strings (returned as a list) and an integer, float or boolean field
-    also takes text that spells one (:func:`from_text`: CSV and TSV cells are text).
+    also takes text that spells one (:func:`from_text`: CSV and TSV cells are text). Blank text
+    in a field of another type than keyword is a missing value (an empty CSV cell): ``None``.
 
     Raises:
         FieldValueError: the value does not fit the type; the message names the document, the
             field and the value.
     """
+    if isinstance(value, str) and kind != "keyword" and not value.strip():
+        return None
     try:
         if kind == "keyword" and isinstance(value, (list, tuple)):
             if not all(isinstance(v, str) for v in value):

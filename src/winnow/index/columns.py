@@ -106,6 +106,7 @@ class ColumnsWriter:
         fields: ``{name: type}`` with types from ``keyword integer float boolean date``: only
             these fields are stored, and a value that does not fit raises :class:`InputError`
             (text spelling a number or boolean fits: CSV and TSV cells are text).
+            Blank text is a missing value in a declared field of another type than keyword.
             ``None`` infers every field's type from its first non-null value: ``bool`` boolean,
             ``int`` integer (widened to float if a float comes later), ``float`` float, an ISO
             8601 date string (``2021-06-01``, ``2021-06-01T12:30:00Z``) date, another string or a
@@ -154,9 +155,11 @@ class ColumnsWriter:
     def _add_declared(self, name: str, value, docno: int, doc: str) -> None:
         buf = self._buffers[name]
         try:
-            buf.add(docno, declared_value(name, value, buf.kind, doc))
+            stored = declared_value(name, value, buf.kind, doc)
         except FieldValueError as exc:
             raise InputError(str(exc)) from None
+        if stored is not None:
+            buf.add(docno, stored)
 
     def _add_inferred(self, name: str, value, docno: int, doc: str) -> None:
         kind = infer_type(value)
