@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
-import os
-import sys
 import time
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from winnow.errors import WinnowError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Learned sparse and hybrid retrieval.")
-console = Console(stderr=True)
 
 
-def _progress(label: str) -> Progress:
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("docs"), TimeElapsedColumn(),
-                    console=console, transient=True)
+@functools.cache
+def _console():
+    """Rich's console on stderr for messages and progress, made on first use: a one-shot search
+    printing JSON never imports Rich."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _show(table) -> None:
+    """Print a Rich table to stdout."""
+    from rich.console import Console
+
+    Console().print(table)
+
+
+def _progress(label: str, *columns):
+    """A transient progress bar on stderr: ``label``, a bar, done/total and ``columns`` (default:
+    "docs"), then the time elapsed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), *(columns or (TextColumn("docs"),)),
+                    TimeElapsedColumn(), console=_console(), transient=True)
 
 
 @app.command()
@@ -80,8 +96,8 @@ def index(
         else:
             info = index_corpus(corpus, out, encoder[0], **options)
     for path, line, reason in skipped:
-        console.print(f"[yellow]skipped[/] {path}:{line}: {reason}")
-    console.print(f"indexed {info.n_docs:,} documents ({info.n_terms:,} terms, {info.n_postings:,} postings = "
+        _console().print(f"[yellow]skipped[/] {path}:{line}: {reason}")
+    _console().print(f"indexed {info.n_docs:,} documents ({info.n_terms:,} terms, {info.n_postings:,} postings = "
                   f"{info.n_postings / info.n_docs:.1f} terms/doc, "
                   f"{info.bytes / 2**20:.1f} MiB) in {info.seconds:.1f} s ({info.docs_per_second:,.0f} docs/s)"
                   f" -> {info.path}" + (f"; skipped {len(skipped)} bad records" if skipped else ""))
@@ -96,7 +112,7 @@ def _index_vectors(vectors: Path, out: Path, shards: int, address: Optional[str]
             raise WinnowError("a sharded index keeps float32 impacts (8-bit scales would differ per shard)")
         start = time.perf_counter()
         manifest = build_sharded_index(vectors, out, shards, address=address, batch_size=batch_size, store=store)
-        console.print(f"indexed {manifest['n_docs']:,} documents into {shards} shards in "
+        _console().print(f"indexed {manifest['n_docs']:,} documents into {shards} shards in "
                       f"{time.perf_counter() - start:.1f} s -> {out}")
         return
     from winnow.scale.vectors import index_vectors
@@ -105,7 +121,7 @@ def _index_vectors(vectors: Path, out: Path, shards: int, address: Optional[str]
         task = bar.add_task("index", total=None)
         info = index_vectors(vectors, out, batch_size=batch_size, quantize=quantize, store=store,
                              progress=lambda n: bar.update(task, completed=n))
-    console.print(f"indexed {info.n_docs:,} documents ({info.n_terms:,} terms, {info.n_postings:,} postings) "
+    _console().print(f"indexed {info.n_docs:,} documents ({info.n_terms:,} terms, {info.n_postings:,} postings) "
                   f"from vectors in {info.seconds:.1f} s -> {info.path}")
 
 
@@ -127,7 +143,7 @@ def encode(
         manifest = encode_corpus(corpus, encoder, out, address=ray, workers=workers, part_lines=part_lines,
                                  progress=lambda n: bar.update(task, completed=n))
     n_docs = sum(p["n_docs"] for p in manifest["parts"].values())
-    console.print(f"encoded {n_docs:,} documents into {manifest['n_parts']} parts in "
+    _console().print(f"encoded {n_docs:,} documents into {manifest['n_parts']} parts in "
                   f"{time.perf_counter() - start:.1f} s -> {out}")
 
 
@@ -147,27 +163,30 @@ def search(
                                  "query weight x impact, expansion terms marked."),
 ) -> None:
     """Search an index."""
-    _interpret_small_index(index_dir)
     from winnow.api import folder_format, load_index
+    from winnow.jit import interpreted
     from winnow.retrieve.searcher import Approx
 
-    if folder_format(index_dir) == "winnow-sparse-index":
-        searcher = load_index(index_dir, verify=False)
-        searcher.approx = Approx(query_cut, prune_factor)
-        rows, elapsed = _answer(searcher, query, k, strategy, terms, filter_)
-    else:
-        rows, elapsed = _answer_any(index_dir, query, k, terms, filter_)
+    with interpreted() if _tiny(index_dir) else contextlib.nullcontext():
+        if folder_format(index_dir) == "winnow-sparse-index":
+            searcher = load_index(index_dir, verify=False)
+            searcher.approx = Approx(query_cut, prune_factor)
+            rows, elapsed = _answer(searcher, query, k, strategy, terms, filter_)
+        else:
+            rows, elapsed = _answer_any(index_dir, query, k, terms, filter_)
     if as_json:
         hits = rows if explain else [{key: v for key, v in r.items() if key != "explanation"} for r in rows]
         typer.echo(json.dumps({"query": query, "hits": hits, "ms": round(elapsed, 2)}, ensure_ascii=False))
         return
+    from rich.table import Table
+
     table = Table(title=f"{len(rows)} hits in {elapsed:.1f} ms")
     for col in ("rank", "id", "score", "title", "top terms"):
         table.add_column(col)
     for r in rows:
         top = ", ".join(f"{t} {c:.2f}" for t, c in r["terms"].items())
         table.add_row(str(r["rank"]), r["id"], f"{r['score']:.4f}", r["title"][:60], top)
-    Console().print(table)
+    _show(table)
     if explain:
         for r in rows:
             typer.echo(_breakdown(r["explanation"]))
@@ -187,19 +206,14 @@ def _breakdown(explanation: dict | None) -> str:
 INTERPRET_BELOW = 256 << 10  # bytes of .npy arrays (about 20,000 postings): interpreted kernels answer sooner
 
 
-def _interpret_small_index(index_dir: Path) -> None:
-    """Run the kernels of a tiny index as plain Python: the same source, not compiled.
+def _tiny(index_dir: Path) -> bool:
+    """Whether a one-shot search of this folder should run the kernels as plain Python.
 
-    A one-shot search pays numba's start-up before its first answer: compiling the kernels on
-    the first run after installation (10 s or more), and even from a warm cache loading numba's
-    type registries and each kernel (about 2 s). Interpreted, a few thousand postings take
-    milliseconds. numba reads ``NUMBA_DISABLE_JIT`` once, when imported, so this must run before
-    anything imports it; in a process that already has (tests, a server) it changes nothing.
+    Compiled, the first search pays for importing numba (about a second) and for compiling the
+    kernels it runs (10 s or more after installation) or loading them from numba's cache; a few
+    thousand postings take milliseconds interpreted, and the same source gives the same answers.
     """
-    if "numba" in sys.modules or "NUMBA_DISABLE_JIT" in os.environ:
-        return
-    if sum(p.stat().st_size for p in Path(index_dir).rglob("*.npy")) < INTERPRET_BELOW:
-        os.environ["NUMBA_DISABLE_JIT"] = "1"
+    return sum(p.stat().st_size for p in Path(index_dir).rglob("*.npy")) < INTERPRET_BELOW
 
 
 def _answer(searcher, query: str, k: int, strategy: str, top_terms: int,
@@ -230,6 +244,8 @@ def _print_result(result, dataset: Path, split: str, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
         return
+    from rich.table import Table
+
     table = Table(title=f"{result.run.name} on {dataset.name} ({split}, {result.n_queries} queries)")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -241,7 +257,7 @@ def _print_result(result, dataset: Path, split: str, as_json: bool) -> None:
         table.add_row("terms/doc", f"{result.sparsity.avg_doc_terms:.1f}")
         table.add_row("terms/query", f"{result.sparsity.avg_query_terms:.1f}")
         table.add_row("FLOPS", f"{result.sparsity.flops:.3f}")
-    Console().print(table)
+    _show(table)
 
 
 def _answer_any(folder: Path, query: str, k: int, top_terms: int, filter: str | None) -> tuple[list[dict], float]:
@@ -319,10 +335,10 @@ def eval_(
         return
     table = comparison.to_table()
     table.title = f"{dataset.name} ({split}, {results[0].n_queries} queries)"
-    Console().print(table)
+    _show(table)
     for r in results:
         for fusion, params in r.tuned.items():
-            console.print(f"tuned on {tune_split}: {fusion} -> {params}")
+            _console().print(f"tuned on {tune_split}: {fusion} -> {params}")
 
 
 @app.command()
@@ -337,7 +353,7 @@ def tune(
 
     tuned = tune_saved(pipeline_dir, dataset, split, metric)
     for fusion, params in tuned.items():
-        console.print(f"{fusion}: {params}")
+        _console().print(f"{fusion}: {params}")
 
 
 @app.command()
@@ -349,7 +365,7 @@ def prune(
     from winnow.index.pruned import add_pruned_postings
 
     stats = add_pruned_postings(index_dir, max_postings)
-    console.print(f"kept {stats['n_postings']:,} postings (at most {max_postings:,} per term) in {index_dir}")
+    _console().print(f"kept {stats['n_postings']:,} postings (at most {max_postings:,} per term) in {index_dir}")
 
 
 @app.command()
@@ -377,8 +393,8 @@ def add(
         n = writer.update(docs, report) if update else writer.add(docs, report)
         generation = writer.commit()
     for path, line, reason in skipped:
-        console.print(f"[yellow]skipped[/] {path}:{line}: {reason}")
-    console.print(f"{'updated' if update else 'added'} {n:,} documents in {time.perf_counter() - start:.1f} s "
+        _console().print(f"[yellow]skipped[/] {path}:{line}: {reason}")
+    _console().print(f"{'updated' if update else 'added'} {n:,} documents in {time.perf_counter() - start:.1f} s "
                   f"-> {index_dir} (commit {generation})" + (f"; skipped {len(skipped)} bad records" if skipped else ""))
 
 
@@ -395,7 +411,7 @@ def delete(
         found = writer.delete(wanted)
         generation = writer.commit()
     missing = len(set(wanted)) - found
-    console.print(f"deleted {found:,} documents -> {index_dir} (commit {generation})"
+    _console().print(f"deleted {found:,} documents -> {index_dir} (commit {generation})"
                   + (f"; {missing:,} ids were not in the index" if missing else ""))
 
 
@@ -412,7 +428,7 @@ def merge(
         writer.merge(segments)
         generation = writer.commit()
         n = len(writer.segments)
-    console.print(f"{n} segment{'s' if n != 1 else ''} in {time.perf_counter() - start:.1f} s -> {index_dir} "
+    _console().print(f"{n} segment{'s' if n != 1 else ''} in {time.perf_counter() - start:.1f} s -> {index_dir} "
                   f"(commit {generation})")
 
 
@@ -423,7 +439,7 @@ def verify(index_dir: Path = typer.Argument(..., help="Index folder.")) -> None:
 
     ix = SparseIndex(index_dir, verify=True)
     size = sum(f["bytes"] for f in ix.manifest["files"].values())
-    console.print(f"ok: commit {ix.generation}, {ix.n_docs:,} documents in {len(ix.segments)} segments, "
+    _console().print(f"ok: commit {ix.generation}, {ix.n_docs:,} documents in {len(ix.segments)} segments, "
                   f"{len(ix.manifest['files'])} files ({size / 2**20:.1f} MiB) verified")
 
 
@@ -473,9 +489,9 @@ def train(
         queries_per_step=queries_per_step, accumulation=accumulation, learning_rate=learning_rate,
         flops_weight=flops_weight, temperature=temperature, doc_max_length=doc_max_length, bf16=bf16, device=device,
         seed=seed, eval_every=eval_every, patience=patience, checkpoint_every=checkpoint_every)
-    columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-               TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    from rich.progress import TextColumn
+
+    with _progress("training", TextColumn("{task.fields[info]}")) as bar:
         task = bar.add_task("train", total=steps, info="")
 
         def show(step: int, last: dict) -> None:
@@ -485,10 +501,10 @@ def train(
         report = train_inference_free(corpus, out, config, split=None if label_free else split, dev_split=dev_split,
                                       index_dir=index_dir, resume=resume, progress=show)
     for name, value in report["teachers"].items():
-        console.print(f"teacher {name}: dev ndcg@10 {value:.4f}")
+        _console().print(f"teacher {name}: dev ndcg@10 {value:.4f}")
     last = report["history"][-1]
     best = f", best dev ndcg@10 {report['best_dev']:.4f} at step {report['best_step']}" if report["evaluations"] else ""
-    console.print(f"trained on {report['examples']:,} queries in {report['seconds']:.0f} s: distillation loss "
+    _console().print(f"trained on {report['examples']:,} queries in {report['seconds']:.0f} s: distillation loss "
                   f"{last['distill']:.4f}, {last['doc_terms']:.0f} terms per document{best} -> {out}")
 
 
@@ -514,13 +530,13 @@ def train_cross_encoder(
     config = CrossEncoderConfig(base=base, steps=steps, queries_per_step=queries_per_step, accumulation=accumulation,
                                 candidates=candidates, loss=loss, learning_rate=learning_rate, max_length=max_length,
                                 seed=seed)
-    columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-               TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    from rich.progress import TextColumn
+
+    with _progress("training", TextColumn("{task.fields[info]}")) as bar:
         task = bar.add_task("train", total=steps, info="")
         report = train_model(corpus, out, config, split=split, progress=lambda step, last: bar.update(
             task, completed=step, info=f"loss {last['loss']:.4f}" if last else ""))
-    console.print(f"trained on {report['queries']:,} queries in {report['seconds']:.0f} s: loss "
+    _console().print(f"trained on {report['queries']:,} queries in {report['seconds']:.0f} s: loss "
                   f"{report['history'][-1]['loss']:.4f} -> {out}")
 
 
@@ -565,7 +581,7 @@ def serve(
     if not served:
         raise WinnowError("nothing to serve: give index or pipeline folders, or --name NAME=PATH")
     limits = Limits(max_k=max_k, max_batch=max_batch, max_query_chars=max_query_chars, max_body_bytes=max_body_bytes)
-    console.print(f"serving {', '.join(served)} on http://{host}:{port} ({workers} worker{'s' * (workers > 1)}"
+    _console().print(f"serving {', '.join(served)} on http://{host}:{port} ({workers} worker{'s' * (workers > 1)}"
                   f"{', updates with a token' if token else ', read-only'})")
     run(served, host, port, workers, token, limits)
 
@@ -575,5 +591,5 @@ def main() -> None:
     try:
         app()
     except WinnowError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        _console().print(f"[red]error:[/] {exc}")
         raise SystemExit(2) from None
