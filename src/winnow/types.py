@@ -118,8 +118,49 @@ class Hits:
         return Hits((), np.zeros(0, np.float32), np.zeros(0, np.int64), qid)
 
 
+@dataclass(frozen=True)
+class Columns:
+    """A run laid out flat, the form batch kernels produce: query ``i``'s hits, best first, are
+    positions ``offsets[i]:offsets[i + 1]`` of ``ids``, ``scores`` and ``docnos``.
+
+    Attributes:
+        qids: the queries, in order.
+        offsets: int64, ``len(qids) + 1`` entries, from 0 to the number of hits.
+        ids: every hit's document id, query by query.
+        scores: one score per hit.
+        docnos: internal document numbers, one per hit (``None`` when the hits have none).
+    """
+
+    qids: tuple[str, ...]
+    offsets: np.ndarray
+    ids: Sequence[str]
+    scores: np.ndarray
+    docnos: np.ndarray | None = None
+
+    def hits(self, i: int) -> Hits:
+        """Query ``i``'s hits (slices of the columns, ids copied into a tuple)."""
+        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
+        return Hits(tuple(self.ids[lo:hi]), self.scores[lo:hi], None if self.docnos is None else self.docnos[lo:hi],
+                    self.qids[i])
+
+    def cut(self, k: int) -> "Columns":
+        """Each query's best ``k`` hits."""
+        lengths = np.diff(self.offsets)
+        if not len(lengths) or lengths.max() <= k:
+            return self
+        offsets = np.zeros_like(self.offsets)
+        np.cumsum(np.minimum(lengths, k), out=offsets[1:])
+        keep = np.arange(len(self.scores)) - np.repeat(self.offsets[:-1], lengths) < k
+        ids = [i for i, kept in zip(self.ids, keep.tolist()) if kept]
+        return Columns(self.qids, offsets, ids, self.scores[keep], None if self.docnos is None else self.docnos[keep])
+
+
 class Run(Mapping[str, Hits]):
     """A ranking per query, queries in insertion order: ``run[qid]`` is a :class:`Hits`.
+
+    A run built from :class:`Columns` (:meth:`from_columns`, as retrievers and fusion build
+    theirs) keeps them (:attr:`columns`) and makes each query's :class:`Hits` when it is first
+    asked for.
 
     Example::
 
@@ -129,7 +170,7 @@ class Run(Mapping[str, Hits]):
         scores = run.to_dict()            # {qid: {docid: score}}: ir-measures, pytrec_eval, ranx
     """
 
-    __slots__ = ("_hits", "name")
+    __slots__ = ("_hits", "_columns", "_positions", "name")
 
     def __init__(self, hits: Mapping[str, Hits] | Iterable[Hits] = (), name: str = "winnow"):
         if isinstance(hits, Mapping):
@@ -141,16 +182,46 @@ class Run(Mapping[str, Hits]):
                     raise WinnowError(f"run {name!r} holds query {h.qid!r} twice")
                 items[h.qid] = h
         self._hits: dict[str, Hits] = items
+        self._columns: Columns | None = None
+        self._positions: dict[str, int] | None = None
         self.name = name
 
+    @staticmethod
+    def from_columns(columns: Columns, name: str = "winnow") -> "Run":
+        """The run whose query ``columns.qids[i]`` holds :meth:`Columns.hits` ``(i)``.
+
+        Raises:
+            WinnowError: a query id listed twice.
+        """
+        run = Run((), name)
+        run._columns = columns
+        run._positions = dict(zip(columns.qids, range(len(columns.qids))))
+        if len(run._positions) != len(columns.qids):
+            raise WinnowError(f"run {name!r} holds a query twice")
+        return run
+
+    @property
+    def columns(self) -> Columns | None:
+        """The flat form the run was built from (``None`` for a run built from :class:`Hits`)."""
+        return self._columns
+
     def __getitem__(self, qid: str) -> Hits:
-        return self._hits[qid]
+        try:
+            return self._hits[qid]
+        except KeyError:
+            if self._positions is None:
+                raise
+        hits = self._hits[qid] = self._columns.hits(self._positions[qid])
+        return hits
+
+    def __contains__(self, qid: object) -> bool:
+        return qid in (self._hits if self._positions is None else self._positions)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._hits)
+        return iter(self._hits if self._positions is None else self._positions)
 
     def __len__(self) -> int:
-        return len(self._hits)
+        return len(self._hits if self._positions is None else self._positions)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Run):
@@ -163,18 +234,22 @@ class Run(Mapping[str, Hits]):
 
     @property
     def qids(self) -> list[str]:
-        return list(self._hits)
+        return list(self)
 
     def cut(self, k: int) -> "Run":
         """Each query's best ``k`` hits."""
+        if self._columns is not None:
+            return Run.from_columns(self._columns.cut(k), self.name)
         return Run({q: h.cut(k) for q, h in self._hits.items()}, self.name)
 
     def renamed(self, name: str) -> "Run":
+        if self._columns is not None:
+            return Run.from_columns(self._columns, name)
         return Run(self._hits, name)
 
     def to_dict(self) -> dict[str, dict[str, float]]:
         """``{qid: {docid: score}}``, the form ir-measures, pytrec_eval and ranx take."""
-        return {q: h.to_dict() for q, h in self._hits.items()}
+        return {q: self[q].to_dict() for q in self}
 
     @staticmethod
     def from_dict(scores: Mapping[str, Mapping[str, float]], name: str = "winnow") -> "Run":

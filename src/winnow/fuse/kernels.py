@@ -106,42 +106,81 @@ def order_segments(keys: np.ndarray, bounds: np.ndarray, k: int) -> tuple[np.nda
 
 
 @jit
-def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, starts: np.ndarray, kind: int, params: np.ndarray,
-                  weights: np.ndarray, mnz: bool, k: int):
+def _top(fused: np.ndarray, n: int, k: int, best: np.ndarray, chosen: np.ndarray) -> int:
+    """:func:`_best` of ``-fused[:n]`` for a small ``k`` in one pass without sorting ``n``: the
+    ``k`` largest values are kept in ``best`` (descending), then every entry at least the
+    ``k``-th is gathered into ``chosen`` and insertion-sorted (descending, equal values in index
+    order). Returns how many were chosen."""
+    if k <= 0:
+        return 0
+    size = 0
+    for u in range(n):
+        v = fused[u]
+        if size == k and v <= best[k - 1]:
+            continue
+        i = size if size < k else k - 1
+        while i > 0 and best[i - 1] < v:
+            best[i] = best[i - 1]
+            i -= 1
+        best[i] = v
+        size = min(size + 1, k)
+    bound = best[size - 1] if size == k else -np.inf
+    m = 0
+    for u in range(n):
+        if fused[u] >= bound:
+            chosen[m] = u
+            m += 1
+    for i in range(1, m):
+        u = chosen[i]
+        v = fused[u]
+        j = i - 1
+        while j >= 0 and fused[chosen[j]] < v:
+            chosen[j + 1] = chosen[j]
+            j -= 1
+        chosen[j + 1] = u
+    return m
+
+
+_SMALL_K = 64  # up to this many kept per query, :func:`_top`; more, :func:`_best`
+
+
+@jit
+def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np.ndarray, kind: int,
+                  params: np.ndarray, weights: np.ndarray, mnz: bool, k: int):
     """Fuse runs whose hits are document numbers of one numbering, query by query.
 
     Args:
-        docnos: every run's document numbers, run by run, each run query by query (int64).
+        docnos: every run's document numbers (int64), in any layout that ``lo`` and ``hi`` describe.
         scores: their scores (float64), aligned with ``docnos``.
-        starts: ``(n_runs, n_queries + 1)``: where run ``r``'s hits of query ``q`` start in
-            ``docnos``.
+        lo, hi: ``(n_runs, n_queries)``: run ``r``'s hits of query ``q``, best first, are
+            positions ``lo[r, q]:hi[r, q]``.
         kind, params: what each run contributes (see :func:`_terms`; one ``param`` per run).
         weights: one per run.
         mnz: multiply each sum by the number of runs that retrieved the document.
         k: documents kept per query (with every document tied with the ``k``-th).
 
     Returns:
-        ``(pool, numbers, fused, bounds, tied, twice)``: per kept document, best first (equal
-        scores in order of first appearance), its position among the query's hits of all runs
-        laid end to end (run by run), its number and fused score; where each query starts; for each
-        kept document whether the next one of its query has an equal score; and the index of a run
+        ``(source, numbers, fused, bounds, tied, twice)``: per kept document, best first (equal
+        scores in order of first appearance, runs in order), the position in ``docnos`` of its
+        first appearance, its number and fused score; where each query starts; for each kept
+        document whether the next one of its query has an equal score; and the index of a run
         that lists a number twice for one query (-1: none).
     """
-    n_runs, n_queries = starts.shape[0], starts.shape[1] - 1
-    total = len(docnos)
-    pool = np.empty(total, np.int64)
-    numbers = np.empty(total, np.int64)
-    out = np.empty(total, np.float64)
-    bounds = np.zeros(n_queries + 1, np.int64)
-    tied = np.zeros(total, np.bool_)
-    values = np.empty(total, np.float64)
-    lower = np.empty(n_runs, np.float64)
+    n_runs, n_queries = lo.shape
     widest = 0
     for q in range(n_queries):
         n = 0
         for r in range(n_runs):
-            n += starts[r, q + 1] - starts[r, q]
+            n += hi[r, q] - lo[r, q]
         widest = max(widest, n)
+    kept = min(widest, k) * n_queries
+    source = np.empty(kept if k <= _SMALL_K else len(docnos), np.int64)
+    numbers = np.empty(len(source), np.int64)
+    out = np.empty(len(source), np.float64)
+    bounds = np.zeros(n_queries + 1, np.int64)
+    tied = np.zeros(len(source), np.bool_)
+    values = np.empty(len(scores), np.float64)
+    lower = np.empty(n_runs, np.float64)
     cap = 2
     while cap < 2 * widest:
         cap *= 2
@@ -153,14 +192,15 @@ def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, starts: np.ndarray, ki
     u_terms = np.empty((widest, n_runs), np.float64)
     u_slot = np.empty(widest, np.int64)
     fused = np.empty(widest, np.float64)
+    best = np.empty(max(k, 0) if k <= _SMALL_K else 0, np.float64)
+    chosen = np.empty(widest, np.int64)
     m = 0
     for q in range(n_queries):
         for r in range(n_runs):
-            lower[r] = _terms(kind, params[r], scores, starts[r, q], starts[r, q + 1], values)
+            lower[r] = _terms(kind, params[r], scores, lo[r, q], hi[r, q], values)
         n_union = 0
-        ahead = 0  # hits of the runs before r in this query
         for r in range(n_runs):
-            for j in range(starts[r, q], starts[r, q + 1]):
+            for j in range(lo[r, q], hi[r, q]):
                 d = docnos[j]
                 h = ((d * 0x5851F42D4C957F2D) >> 17) & (cap - 1)  # multiplicative hashing
                 while table[h] != -1 and u_docno[table[h]] != d:
@@ -172,31 +212,46 @@ def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, starts: np.ndarray, ki
                     table[h] = u
                     u_slot[u] = h
                     u_docno[u] = d
-                    u_first[u] = ahead + j - starts[r, q]
+                    u_first[u] = j
                     u_last[u] = -1
                     u_count[u] = 0
                     for s in range(n_runs):
                         u_terms[u, s] = lower[s]
                 elif u_last[u] == r:
-                    return pool[:0], numbers[:0], out[:0], bounds, tied[:0], r
+                    return source[:0], numbers[:0], out[:0], bounds, tied[:0], r
                 u_last[u] = r
                 u_count[u] += 1
                 u_terms[u, r] = values[j]
-            ahead += starts[r, q + 1] - starts[r, q]
         for u in range(n_union):
             table[u_slot[u]] = -1
             f = 0.0
             for r in range(n_runs):
                 f += weights[r] * u_terms[u, r]
             fused[u] = f * u_count[u] if mnz else f
-        chosen = _best(-fused[:n_union], k)
-        for i in range(len(chosen)):
+        if k <= _SMALL_K:
+            n_chosen = _top(fused, n_union, k, best, chosen)
+        else:
+            picked = _best(-fused[:n_union], k)
+            n_chosen = len(picked)
+            chosen[:n_chosen] = picked
+        if m + n_chosen > len(source):  # ties with the k-th beyond the room reserved
+            grown = max(2 * len(source), m + n_chosen)
+            source, numbers, out, tied = (_grow(source, grown), _grow(numbers, grown), _grow(out, grown),
+                                          _grow(tied, grown))
+        for i in range(n_chosen):
             u = chosen[i]
-            pool[m + i] = u_first[u]
+            source[m + i] = u_first[u]
             numbers[m + i] = u_docno[u]
             out[m + i] = fused[u]
             if i > 0:
                 tied[m + i - 1] = fused[chosen[i - 1]] == fused[u]
-        m += len(chosen)
+        m += n_chosen
         bounds[q + 1] = m
-    return pool[:m], numbers[:m], out[:m], bounds, tied[:max(m - 1, 0)], -1
+    return source[:m], numbers[:m], out[:m], bounds, tied[:max(m - 1, 0)], -1
+
+
+@jit
+def _grow(a: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n, a.dtype)
+    out[:len(a)] = a
+    return out

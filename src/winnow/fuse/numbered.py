@@ -4,30 +4,47 @@ corpus in the same order).
 
 Documents are matched by number in a compiled hash table per query instead of by id in Python
 dictionaries, the fused sum and the top k are computed in the same kernel, and document ids are
-taken, by position, from the input hits only for the documents kept. The terms, their sum and the
+taken, by position, from the input runs only for the documents kept. A run built from
+:class:`~winnow.types.Columns` (as retrievers build theirs) goes to the kernel as it is, with no
+step per query in Python; the result is built from columns too. The terms, their sum and the
 order (ties by lower id) are those of :mod:`winnow.fuse.union`, so the result is the same run.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from itertools import accumulate, chain
+from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from winnow.errors import WinnowError
 from winnow.fuse.params import Method
-from winnow.fuse.union import break_ties, ranked
-from winnow.types import Run
+from winnow.fuse.union import break_ties
+from winnow.types import Columns, Hits, Run
 
-_FEW = 64  # up to this many kept ids per query, each is looked up in its run's hits
+_FEW = 8  # ids are looked up one by one when fewer than 1 in this many hits is kept
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """One run's hits for the queries of a fusion: query ``q``'s hits, best first, are positions
+    ``lo[q]:hi[q]`` of ``docnos`` and ``scores``; ``id_at(q, p)`` is the id at position ``p``
+    and ``ids()`` all ids, position by position."""
+
+    docnos: np.ndarray
+    scores: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    id_at: Callable[[int, int], str]
+    ids: Callable[[], list[str]]
 
 
 def numbered(runs: Sequence[Run]) -> bool:
     """Whether every hits of every run carries document numbers."""
-    return all(h.docnos is not None for run in runs for h in run.values())
+    return all(run.columns.docnos is not None if run.columns is not None
+               else all(h.docnos is not None for h in run.values()) for run in runs)
 
 
 def fuse_numbered(runs: Sequence[Run], method: Method, params: dict, floors: tuple, cutoff: int | None,
@@ -35,49 +52,65 @@ def fuse_numbered(runs: Sequence[Run], method: Method, params: dict, floors: tup
     """Fuse ``runs`` (every hits with docnos from one numbering) like :func:`winnow.fuse.fuse`."""
     from winnow.fuse.kernels import fuse_numbered as kernel
 
-    qids = tuple(dict.fromkeys(chain.from_iterable(runs)))
-    hits = [[run.get(q) for q in qids] for run in runs]
-    lengths = np.array([[len(h) if h is not None else 0 for h in row] for row in hits], np.int64).reshape(
-        len(runs), len(qids))
-    offsets = np.zeros((len(runs), len(qids) + 1), np.int64)
-    np.cumsum(lengths, axis=1, out=offsets[:, 1:])
-    scores, docnos = [], []
-    for run, row in zip(runs, hits):
-        present = [h for h in row if h]
-        scores.append(np.concatenate([h.scores for h in present], dtype=np.float64) if present else np.zeros(0))
-        docnos.append(np.concatenate([h.docnos for h in present], dtype=np.int64) if present
-                      else np.zeros(0, np.int64))
-        if not np.isfinite(scores[-1]).all():
+    columns = [run.columns for run in runs]
+    if all(c is not None and c.qids == columns[0].qids for c in columns):
+        qids = columns[0].qids
+    else:
+        qids = tuple(dict.fromkeys(chain.from_iterable(runs)))
+    parts = [_layout(run, qids) for run in runs]
+    bases = np.cumsum([0] + [len(p.docnos) for p in parts])
+    for run, part in zip(runs, parts):
+        if not np.isfinite(part.scores).all():
             raise WinnowError(f"run {run.name!r} holds a score that is NaN or infinite; fusion needs finite scores")
     terms = method.terms(len(runs), **params)
     kind, codes = terms.codes(floors)
-    starts = offsets + np.cumsum([0] + [len(s) for s in scores[:-1]])[:, None]
-    pool, numbers, fused, bounds, tied, twice = kernel(
-        np.concatenate(docnos), np.concatenate(scores), starts, kind, codes, np.asarray(terms.weights, np.float64),
-        terms.mnz, int(offsets[:, -1].sum()) if cutoff is None else cutoff)
+    source, numbers, fused, bounds, tied, twice = kernel(
+        np.concatenate([p.docnos for p in parts], dtype=np.int64),
+        np.concatenate([p.scores for p in parts], dtype=np.float64),
+        np.stack([p.lo + base for p, base in zip(parts, bases.tolist())]),
+        np.stack([p.hi + base for p, base in zip(parts, bases.tolist())]),
+        kind, codes, np.asarray(terms.weights, np.float64), terms.mnz, int(bases[-1]) if cutoff is None else cutoff)
     if twice >= 0:
         raise WinnowError(f"run {runs[twice].name!r} lists a document twice for one query; "
                           f"a ranking holds each id once")
-    bounds = bounds.tolist()
-    ids = []
-    for i, row in enumerate(zip(*hits)):
-        if bounds[i + 1] > bounds[i]:
-            ids.extend(_take([h.ids for h in row if h], pool[bounds[i]:bounds[i + 1]].tolist()))
+    ids = _ids(parts, bases, source, bounds)
     if tied.any():
         order = np.arange(len(ids))
         break_ties(order, tied, np.array(ids, dtype=object))
         ids, fused, numbers = [ids[i] for i in order.tolist()], fused[order], numbers[order]
-    return ranked(qids, ids, fused, numbers, bounds, cutoff, name)
+    out = Columns(qids, bounds, ids, fused, numbers)
+    return Run.from_columns(out if cutoff is None else out.cut(cutoff), name)
 
 
-def _take(parts: list[tuple[str, ...]], positions: list[int]) -> tuple[str, ...] | list[str]:
-    """The ids at ``positions`` of ``parts`` laid end to end (few: looked up one by one; many:
-    gathered from the joined tuple)."""
-    if len(positions) > _FEW:
-        return itemgetter(*positions)(tuple(chain.from_iterable(parts)))
-    ends = list(accumulate(len(part) for part in parts))
-    out = []
-    for p in positions:
-        r = bisect_right(ends, p)
-        out.append(parts[r][p - ends[r - 1] if r else p])
-    return out
+def _layout(run: Run, qids: tuple[str, ...]) -> _Layout:
+    """``run``'s hits for ``qids`` (a query the run lacks has none): its columns as they are,
+    or its hits laid end to end."""
+    c = run.columns
+    if c is not None:
+        if c.qids == qids:
+            lo, hi = c.offsets[:-1], c.offsets[1:]
+        else:
+            where = dict(zip(c.qids, range(len(c.qids))))
+            at = np.array([where.get(q, -1) for q in qids], np.int64)
+            lo, hi = np.where(at >= 0, c.offsets[at], 0), np.where(at >= 0, c.offsets[at + 1], 0)
+        ids = c.ids
+        return _Layout(c.docnos, c.scores, lo, hi, lambda q, p: ids[p], lambda: list(ids))
+    hits = [run.get(q) or Hits.empty(q) for q in qids]
+    offsets = np.zeros(len(qids) + 1, np.int64)
+    np.cumsum([len(h) for h in hits], out=offsets[1:])
+    starts = offsets.tolist()
+    return _Layout(np.concatenate([h.docnos for h in hits], dtype=np.int64) if hits else np.zeros(0, np.int64),
+                   np.concatenate([h.scores for h in hits], dtype=np.float64) if hits else np.zeros(0),
+                   offsets[:-1], offsets[1:], lambda q, p: hits[q].ids[p - starts[q]],
+                   lambda: list(chain.from_iterable(h.ids for h in hits)))
+
+
+def _ids(parts: Sequence[_Layout], bases: np.ndarray, source: np.ndarray, bounds: np.ndarray) -> list[str]:
+    """The ids at ``source`` (positions in the parts laid end to end; the ``i``-th belongs to the
+    query ``bounds`` puts it in): few are looked up one by one, many gathered from all ids joined."""
+    if len(source) * _FEW >= bases[-1]:
+        joined = list(chain.from_iterable(p.ids() for p in parts))
+        return [joined[i] for i in source.tolist()] if len(source) < 2 else list(itemgetter(*source.tolist())(joined))
+    runs = np.searchsorted(bases, source, "right") - 1
+    queries = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
+    return [parts[r].id_at(q, p) for r, q, p in zip(runs.tolist(), queries.tolist(), (source - bases[runs]).tolist())]

@@ -18,7 +18,7 @@ import numpy as np
 
 from winnow.errors import WinnowError
 from winnow.fuse.params import Terms
-from winnow.types import Hits, Run
+from winnow.types import Columns, Run
 
 
 @dataclass(frozen=True)
@@ -163,20 +163,15 @@ def rank(union: Union, fused: np.ndarray, name: str, cutoff: int | None = None) 
     if tied.any():
         break_ties(order, tied, union.ids[slots])
     slots, scores = slots[order], scores[order]
-    return ranked(union.qids, union.ids[slots].tolist(), scores, None, bounds.tolist(), cutoff, name)
+    return ranked(union.qids, union.ids[slots].tolist(), scores, None, bounds, cutoff, name)
 
 
 def ranked(qids: Sequence[str], ids: list[str], scores: np.ndarray, docnos: np.ndarray | None,
-           bounds: list[int], cutoff: int | None, name: str) -> Run:
+           bounds: np.ndarray, cutoff: int | None, name: str) -> Run:
     """The run of ``qids`` whose query ``i`` holds positions ``bounds[i]:bounds[i + 1]`` of
     ``ids``, ``scores`` and ``docnos`` (best first), at most ``cutoff`` of them."""
-    out = {}
-    for i, qid in enumerate(qids):
-        lo, hi = bounds[i], bounds[i + 1]
-        if cutoff is not None:
-            hi = min(hi, lo + cutoff)
-        out[qid] = Hits(tuple(ids[lo:hi]), scores[lo:hi], None if docnos is None else docnos[lo:hi], qid)
-    return Run(out, name)
+    out = Columns(tuple(qids), np.asarray(bounds, np.int64), ids, scores, docnos)
+    return Run.from_columns(out if cutoff is None else out.cut(cutoff), name)
 
 
 def break_ties(order: np.ndarray, tied: np.ndarray, ids: np.ndarray) -> None:

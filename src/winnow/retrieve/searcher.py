@@ -21,7 +21,7 @@ from winnow.retrieve.dispatch import (APPROX, EXHAUSTIVE, MAXSCORE, NOTHING, STR
 from winnow.retrieve.kernels import heap_sorted, offer_exhaustive, topk_exhaustive
 from winnow.retrieve.maxscore import offer_maxscore, topk_maxscore
 from winnow.retrieve.retriever import Retriever, numbering
-from winnow.types import Document, Hits, Query, Run, as_queries, check_k, check_query
+from winnow.types import Columns, Document, Hits, Query, Run, as_queries, check_k, check_query
 
 STRATEGIES = tuple(STRATEGY_CODES)  # auto, exhaustive, maxscore, approx
 EXACT_STRATEGIES = ("auto", "exhaustive", "maxscore")
@@ -256,8 +256,9 @@ class Searcher(Retriever):
     def retrieve(self, queries: list[Query], k: int, filter=None, threads: int | None = None,
                  strategy: str = "auto") -> Run:
         texts = [q.text for q in queries]
-        hits = self._search_csr(*self.query_encoder.encode_queries(texts), k, threads, strategy, filter)
-        return Run({q.id: h for q, h in zip(queries, hits)}, self.name)
+        columns = self._search_csr(*self.query_encoder.encode_queries(texts), k, threads, strategy, filter,
+                                   tuple(q.id for q in queries))
+        return Run.from_columns(columns, self.name)
 
     def search_vectors(self, vectors: Sequence[tuple[np.ndarray, np.ndarray]], k: int = 10,
                        threads: int | None = None, strategy: str = "auto", filter=None) -> list[Hits]:
@@ -267,14 +268,15 @@ class Searcher(Retriever):
         np.cumsum([len(t) for t, _ in cleaned], out=q_ptr[1:])
         q_terms = np.concatenate([t for t, _ in cleaned]) if cleaned else np.zeros(0, np.int32)
         q_weights = np.concatenate([w for _, w in cleaned]) if cleaned else np.zeros(0, np.float32)
-        return self._search_csr(q_ptr, q_terms, q_weights, k, threads, strategy, filter)
+        columns = self._search_csr(q_ptr, q_terms, q_weights, k, threads, strategy, filter, ("",) * len(cleaned))
+        return [columns.hits(i) for i in range(len(cleaned))]
 
-    def _search_csr(self, q_ptr, q_terms, q_weights, k, threads, strategy, filter=None) -> list[Hits]:
+    def _search_csr(self, q_ptr, q_terms, q_weights, k, threads, strategy, filter, qids) -> Columns:
         n_queries = len(q_ptr) - 1
         k = self._check_k(k)
         code = self._strategy(strategy)
         if k == 0 or n_queries == 0:
-            return [_EMPTY] * n_queries
+            return Columns(qids, np.zeros(n_queries + 1, np.int64), [], _EMPTY.scores, _EMPTY.docnos)
         workers = max(1, min(threads or os.cpu_count() or 1, n_queries))
         ptr = np.empty(n_queries + 1, np.int64)
         terms, weights = np.empty_like(q_terms), np.empty_like(q_weights)
@@ -290,7 +292,7 @@ class Searcher(Retriever):
                                 heap_n)
         out_docs, out_scores = np.empty_like(heap_d), np.empty_like(heap_s)
         batch_sorted(heap_ptr, heap_s, heap_d, heap_n, out_docs, out_scores)
-        return self._hits_batch(heap_ptr, out_docs, out_scores, heap_n)
+        return self._columns(heap_ptr, out_docs, out_scores, heap_n, qids)
 
     def _batch_segment(self, seg, allowed, q_ptr, q_terms, q_weights, strategies, k, workers, heap_ptr, heap_s,
                        heap_d, heap_n) -> None:
@@ -317,9 +319,9 @@ class Searcher(Retriever):
                 batch_approx(ix, seg.pruned, allowed, self.approx.astuple(), seg.base, seg.n_docs, ptr, terms,
                              weights, costs, queries, k, n_workers, *heaps)
 
-    def _hits_batch(self, out_ptr: np.ndarray, out_docs: np.ndarray, out_scores: np.ndarray,
-                    out_n: np.ndarray) -> list[Hits]:
-        """Split batch results into Hits, decoding every document id in one pass."""
+    def _columns(self, out_ptr: np.ndarray, out_docs: np.ndarray, out_scores: np.ndarray, out_n: np.ndarray,
+                 qids: tuple[str, ...]) -> Columns:
+        """Batch results as columns, decoding every document id in one pass."""
         ix = self.index
         valid = np.zeros(len(out_docs), bool)
         starts = out_ptr[:-1]
@@ -327,8 +329,9 @@ class Searcher(Retriever):
         docnos = out_docs[valid].astype(np.int64)
         ids = ix.doc_ids(docnos)
         scores = out_scores[valid] * np.float32(ix.scale) if ix.scale != 1.0 else out_scores[valid]
-        bounds = np.concatenate([[0], np.cumsum(out_n)]).tolist()
-        return [Hits(tuple(ids[lo:hi]), scores[lo:hi], docnos[lo:hi]) for lo, hi in zip(bounds, bounds[1:])]
+        offsets = np.zeros(len(out_n) + 1, np.int64)
+        np.cumsum(out_n, out=offsets[1:])
+        return Columns(qids, offsets, ids, scores, docnos)
 
     @staticmethod
     def _strategy(name: str) -> int:
