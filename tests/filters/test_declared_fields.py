@@ -17,7 +17,6 @@ from tests.filters.strategies import TYPES, documents, filters, passes
 from tests.filters.test_filtered_search import brute_force, query
 from winnow.api import index_corpus
 from winnow.cli.app import app
-from winnow.encode.registry import build_encoder
 from winnow.errors import InputError
 from winnow.filters import parse_filter
 from winnow.filters.fields import parse_declarations

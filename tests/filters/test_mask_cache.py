@@ -3,7 +3,6 @@ equals a fresh evaluation, whatever adds, deletes, updates, merges and commits c
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
