@@ -73,6 +73,19 @@ def test_onnx_backend_matches_torch(tiny_st_copy):
     assert np.mean(np.sum(int8 * torch_vectors, axis=1)) > 0.95
 
 
+def test_onnx_backend_runs_the_fused_graph_with_torchs_vectors(tiny_st_copy):
+    onnx = pytest.importorskip("onnx")
+    encoder = DenseEncoder(str(tiny_st_copy), parse_dense_options({"backend": "onnx", "batch_size": 5}))
+    torch_encoder = DenseEncoder(str(tiny_st_copy), parse_dense_options({"batch_size": 5}))
+    operators = {node.op_type for node in onnx.load(str(encoder.backend.path)).graph.node}
+    assert {"Attention", "EmbedLayerNormalization", "SkipLayerNormalization", "BiasGelu"} <= operators
+    # batches of one, of mixed lengths with padding, and of short queries
+    for texts in (DOCS, DOCS[:1], QUERIES):
+        got, want = encoder.encode(texts), torch_encoder.encode(texts)
+        np.testing.assert_allclose(got, want, atol=1e-5)
+        assert np.min(np.sum(got * want, axis=1)) > 1 - 1e-6
+
+
 def test_bfloat16_is_close_to_float32(tiny_st):
     fp32 = DenseEncoder(str(tiny_st)).encode(DOCS)
     bf16 = DenseEncoder(str(tiny_st), parse_dense_options({"precision": "bfloat16"})).encode(DOCS)
