@@ -2,15 +2,17 @@
 
 For each served retriever (scifact BM25, and a hybrid: BM25 + inference-free with splade-tiny
 documents, or BM25 + its BM25+ variant when the model is absent) and each worker count (1, 2),
-1, 8 and 32 concurrent clients (asyncio + httpx, one connection each) send ``GET /search`` with
-k=10, taking the scifact queries in turn: 2,000 queries per run (``--queries``), or fewer when
-``--seconds`` runs out first. Reported: queries/s, p50/p95/p99 latency as the client sees it,
-and errors (any non-200 or transport error). The baseline is the same queries in-process through
-``search_batch`` (all cores) and one ``search`` call at a time, so that server throughput can be
-read as a fraction of in-process batch throughput. A last row per worker count sends the
-queries as ``POST /search/batch`` requests of 50 (32 clients).
+1, 8 and 32 concurrent clients send ``GET /search`` with k=10, taking the scifact queries in
+turn: 2,000 queries per run (``--queries``), or fewer when ``--seconds`` runs out first.
+Reported: queries/s, p50/p95/p99 latency as the client sees it, errors (any non-200 or
+transport error), and the CPU the clients used (a share of one core). The baseline is the same
+queries in-process through ``search_batch`` (all cores) and one ``search`` call at a time, so
+that server throughput can be read as a fraction of in-process batch throughput. A last row per
+worker count sends the queries as ``POST /search/batch`` requests of 50 (32 clients).
 
-The clients run in this process, on the same machine as the server: on a small machine they
+The clients are asyncio coroutines in this process, each holding one keep-alive HTTP/1.1
+connection and writing its requests by hand (an HTTP library's own cost per request would be
+comparable to the server's). They share the machine with the server: on a small machine they
 compete for its cores, and the numbers are a lower bound on what the server can do.
 
     python benchmarks/serve_load.py --dataset ../shared/data/beir/scifact --json build/serve_load.json
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import numpy as np
 
@@ -44,14 +47,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def build(dataset: Path, cache: Path, second: str) -> dict[str, Path]:
-    """The BM25 index and a saved hybrid pipeline of BM25 + ``second`` (built once, reused)."""
+def build(dataset: Path, cache: Path, second: str, second_index: Path | None = None) -> dict[str, Path]:
+    """The BM25 index and a saved hybrid pipeline of BM25 + ``second`` (built once, reused;
+    ``second_index``: an index of ``dataset`` by ``second`` built before)."""
     import winnow
     from winnow.errors import WinnowError
     from winnow.pipeline.saved import save_pipeline
 
     name = "bm25plus" if second == SECOND_BM25 else second.split(":")[0].replace("-", "_")
-    folders = {"bm25": cache / "bm25", second: cache / name}
+    folders = {"bm25": cache / "bm25", second: second_index or cache / name}
     for spec, folder in folders.items():
         try:
             winnow.open(folder).close()
@@ -83,7 +87,7 @@ def in_process(folder: Path, texts: list[str], n: int) -> dict:
     return {"batch_qps": batch_qps, "single_qps": single_qps}
 
 
-def start_server(served: dict[str, Path], workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(served: dict[str, Path], workers: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
     names = [a for name, path in served.items() for a in ("--name", f"{name}={path}")]
     proc = subprocess.Popen([sys.executable, "-c", "from winnow.cli.app import main; main()", "serve", *names,
@@ -98,53 +102,73 @@ def start_server(served: dict[str, Path], workers: int) -> tuple[subprocess.Pope
             raise SystemExit(f"server exited: {proc.stderr.read().decode()[-2000:]}")
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return proc, url
+                return proc, port
         except httpx.TransportError:
             time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     raise SystemExit("server did not start")
 
 
-async def load(url: str, retriever: str, texts: list[str], clients: int, n: int, seconds: float,
+async def load(port: int, retriever: str, texts: list[str], clients: int, n: int, seconds: float,
                batch: int = 0) -> dict:
     """``clients`` concurrent clients sending ``n`` queries (or until ``seconds``)."""
-    import httpx
-
     latencies: list[float] = []
     errors = 0
     sent = 0
-    deadline = time.perf_counter() + seconds
 
-    async def client(http: httpx.AsyncClient) -> None:
+    def request(i: int) -> bytes:
+        if not batch:
+            query = urlencode({"q": texts[i % len(texts)], "k": 10, "retriever": retriever})
+            return f"GET /search?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+        body = json.dumps({"queries": [texts[(i + j) % len(texts)] for j in range(batch)], "k": 10,
+                           "retriever": retriever}).encode()
+        return (f"POST /search/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+    async def client(deadline: float) -> None:
         nonlocal errors, sent
-        while sent < n and time.perf_counter() < deadline:
-            i = sent
-            sent += batch or 1
-            t0 = time.perf_counter()
-            try:
-                if batch:
-                    qs = [texts[(i + j) % len(texts)] for j in range(batch)]
-                    r = await http.post("/search/batch", json={"queries": qs, "k": 10, "retriever": retriever})
-                else:
-                    r = await http.get("/search", params={"q": texts[i % len(texts)], "k": 10, "retriever": retriever})
-                ok = r.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            latencies.append(time.perf_counter() - t0)
-            errors += not ok
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while sent < n and time.perf_counter() < deadline:
+                i = sent
+                sent += batch or 1
+                t0 = time.perf_counter()
+                try:
+                    writer.write(request(i))
+                    status = await response(reader)
+                except (OSError, asyncio.IncompleteReadError, ValueError):
+                    status = 0
+                latencies.append(time.perf_counter() - t0)
+                errors += status != 200
+                if status == 0:
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        finally:
+            writer.close()
 
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
-        for _ in range(4):  # warm the workers (first queries compile nothing, but fill caches)
-            await http.get("/search", params={"q": texts[0], "k": 10, "retriever": retriever})
-        start = time.perf_counter()
-        await asyncio.gather(*(client(http) for _ in range(clients)))
-        elapsed = time.perf_counter() - start
+    for _ in range(4):  # warm the workers (first queries compile nothing, but fill caches)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request(0))
+        await response(reader)
+        writer.close()
+    cpu, start = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(client(start + seconds) for _ in range(clients)))
+    elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     lat = np.array(latencies) * 1000
     done = len(latencies) * (batch or 1)
     return {"queries": done, "seconds": round(elapsed, 2), "qps": done / elapsed,
             "p50": float(np.percentile(lat, 50)), "p95": float(np.percentile(lat, 95)),
-            "p99": float(np.percentile(lat, 99)), "errors": errors}
+            "p99": float(np.percentile(lat, 99)), "errors": errors, "client_cpu": cpu / elapsed}
+
+
+async def response(reader: asyncio.StreamReader) -> int:
+    """Read one response (a Content-Length body, as the server sends) and return its status."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    length = next(int(v) for k, _, v in (line.partition(b":") for line in lines[1:]) if k.lower() == b"content-length")
+    await reader.readexactly(length)
+    return int(lines[0].split(b" ", 2)[1])
 
 
 def main() -> None:
@@ -157,10 +181,12 @@ def main() -> None:
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--second", default=f"inference-free:{SPLADE_TINY}" if SPLADE_TINY.is_dir() else SECOND_BM25,
                     help=f"the hybrid's other retriever (default: inference-free splade-tiny, else {SECOND_BM25})")
+    ap.add_argument("--second-index", type=Path, help="an index of the dataset by --second built before (else "
+                                                      "built into --cache)")
     ap.add_argument("--json", type=Path, help="also write the rows here")
     args = ap.parse_args()
 
-    served = build(args.dataset, args.cache, args.second)
+    served = build(args.dataset, args.cache, args.second, args.second_index)
     texts = queries(args.dataset)
     rows = []
     base = {name: in_process(path, texts, args.queries) for name, path in served.items()}
@@ -168,26 +194,26 @@ def main() -> None:
         print(f"in-process {name}: search_batch {b['batch_qps']:,.0f} q/s, one search at a time "
               f"{b['single_qps']:,.0f} q/s", file=sys.stderr)
     for workers in map(int, args.workers.split(",")):
-        proc, url = start_server(served, workers)
+        proc, port = start_server(served, workers)
         try:
             for name in served:
                 for clients in map(int, args.clients.split(",")):
-                    r = asyncio.run(load(url, name, texts, clients, args.queries, args.seconds))
+                    r = asyncio.run(load(port, name, texts, clients, args.queries, args.seconds))
                     rows.append({"retriever": name, "workers": workers, "clients": clients, "request": "search", **r,
                                  "vs_batch": r["qps"] / base[name]["batch_qps"]})
                     print(json.dumps(rows[-1]), file=sys.stderr)
-            r = asyncio.run(load(url, "bm25", texts, 32, args.queries, args.seconds, batch=BATCH))
+            r = asyncio.run(load(port, "bm25", texts, 32, args.queries, args.seconds, batch=BATCH))
             rows.append({"retriever": "bm25", "workers": workers, "clients": 32, "request": f"batch of {BATCH}", **r,
                          "vs_batch": r["qps"] / base["bm25"]["batch_qps"]})
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)
-    print(f"| retriever | workers | clients | request | queries | q/s | p50 ms | p95 ms | p99 ms | errors | "
-          f"vs in-process batch |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| retriever | workers | clients | request | queries | q/s | p50 ms | p95 ms | p99 ms | errors | "
+          "client CPU | vs in-process batch |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['retriever']} | {r['workers']} | {r['clients']} | {r['request']} | {r['queries']:,} | "
               f"{r['qps']:,.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['errors']} | "
-              f"{r['vs_batch']:.0%} |")
+              f"{r['client_cpu']:.0%} | {r['vs_batch']:.0%} |")
     for name, b in base.items():
         print(f"\nin-process {name}: search_batch {b['batch_qps']:,.0f} q/s; one search at a time "
               f"{b['single_qps']:,.0f} q/s")

@@ -563,9 +563,13 @@ def serve(
     max_batch: int = typer.Option(256, help="Most queries in one batch request."),
     max_query_chars: int = typer.Option(1000, help="Longest query, in characters."),
     max_body_bytes: int = typer.Option(4 * 2**20, help="Largest request body, in bytes."),
+    batch_queries: int = typer.Option(64, help="Most concurrent /search queries answered by one batch call "
+                                               "(1: each alone)."),
+    batch_wait_ms: float = typer.Option(0.0, help="How long a small batch waits for more queries (0: not at all)."),
 ) -> None:
     """Serve indexes and pipelines over HTTP: the API, and a search page at /."""
     from winnow.serve.app import serve as run
+    from winnow.serve.batching import Batching
     from winnow.serve.limits import Limits
 
     served: dict[str, Path] = {}
@@ -583,7 +587,7 @@ def serve(
     limits = Limits(max_k=max_k, max_batch=max_batch, max_query_chars=max_query_chars, max_body_bytes=max_body_bytes)
     _console().print(f"serving {', '.join(served)} on http://{host}:{port} ({workers} worker{'s' * (workers > 1)}"
                   f"{', updates with a token' if token else ', read-only'})")
-    run(served, host, port, workers, token, limits)
+    run(served, host, port, workers, token, limits, Batching(batch_queries, batch_wait_ms))
 
 
 def main() -> None:

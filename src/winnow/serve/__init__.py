@@ -5,6 +5,7 @@ docs/serving.md.
 """
 
 from winnow.serve.app import create_app, serve
+from winnow.serve.batching import Batching
 from winnow.serve.limits import Limits
 
-__all__ = ["Limits", "create_app", "serve"]
+__all__ = ["Batching", "Limits", "create_app", "serve"]

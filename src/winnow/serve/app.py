@@ -24,28 +24,32 @@ from pathlib import Path
 from typing import Optional
 
 from winnow.errors import WinnowError, require
+from winnow.serve.batching import Batcher, Batching
 from winnow.serve.limits import ApiError, Limits, check_batch, check_k, check_query, parse_filter
-from winnow.serve.schemas import (BatchHits, BatchRequest, BatchResponse, DocumentModel, DocumentsRequest,
-                                  ErrorResponse, ExplanationModel, Health, Hit, RetrieverInfo, SearchRequest,
+from winnow.serve.schemas import (BatchRequest, BatchResponse, DocumentModel, DocumentsRequest,
+                                  ErrorResponse, ExplanationModel, Health, RetrieverInfo, SearchRequest,
                                   SearchResponse, WriteResponse)
 from winnow.serve.served import Catalog, Served, kind_of, sparse_parts
 
 require("fastapi", "serve")
+orjson = require("orjson", "serve")
 
 from fastapi import Depends, FastAPI, Query  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
-from fastapi.responses import FileResponse, JSONResponse  # noqa: E402
+from fastapi.responses import FileResponse, JSONResponse, Response  # noqa: E402
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer  # noqa: E402
 from fastapi.staticfiles import StaticFiles  # noqa: E402
 from starlette.exceptions import HTTPException  # noqa: E402
 
+from winnow.serve.search import JSON, SearchShortcut, documents, search_json  # noqa: E402
+
 STATIC = Path(__file__).resolve().parent / "static"
 CONFIG_ENV = "WINNOW_SERVE_CONFIG"  # how `winnow serve --workers N` hands its settings to each worker
 ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 409, 413, 422, 501)}
-SNIPPET_CHARS = 280
 
 
-def create_app(served: dict, token: str | None = None, limits: Limits | None = None) -> FastAPI:
+def create_app(served: dict, token: str | None = None, limits: Limits | None = None,
+               batching: Batching | None = None) -> FastAPI:
     """The application serving ``served`` (name -> winnow folder or :class:`~winnow.Retriever`).
 
     Args:
@@ -54,15 +58,19 @@ def create_app(served: dict, token: str | None = None, limits: Limits | None = N
         token: enables ``POST /documents`` and ``DELETE /documents/{id}`` for requests carrying
             ``Authorization: Bearer TOKEN`` (read-only without one).
         limits: request bounds (defaults: :class:`~winnow.serve.limits.Limits`).
+        batching: how concurrent ``/search`` queries are batched (defaults:
+            :class:`~winnow.serve.batching.Batching`).
     """
     import winnow
 
     limits = limits or Limits()
     catalog = Catalog(served)
+    batcher = Batcher(batching or Batching())
     app = FastAPI(title="winnow", version=winnow.__version__, responses=ERRORS,
                   description="Search, explain and update winnow indexes and pipelines.")
     app.state.catalog, app.state.limits = catalog, limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(SearchShortcut, catalog=catalog, limits=limits, batcher=batcher)
     _error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     writes = Writes()
@@ -91,16 +99,18 @@ def create_app(served: dict, token: str | None = None, limits: Limits | None = N
         return {**catalog.stats(), "limits": limits.to_dict(), "writable": token is not None}
 
     @app.get("/search", response_model=SearchResponse)
-    def search_get(q: str = Query(..., description="The query text."), k: int = 10,
-                   retriever: Optional[str] = None,
-                   filter: Optional[str] = Query(None, description="A filter (text grammar or JSON form)."),
-                   explain: bool = False, snippets: bool = False):
-        return _search(catalog, limits, SearchRequest(query=q, k=k, retriever=retriever, filter=filter,
-                                                      explain=explain, snippets=snippets))
+    async def search_get(q: str = Query(..., description="The query text."), k: int = 10,
+                         retriever: Optional[str] = None,
+                         filter: Optional[str] = Query(None, description="A filter (text grammar or JSON form)."),
+                         explain: bool = False, snippets: bool = False):
+        """Plain requests are answered before routing (:class:`~winnow.serve.search.SearchShortcut`)."""
+        return Response(await search_json(catalog, limits, batcher, q, k, retriever, filter, explain, snippets),
+                        media_type=JSON)
 
     @app.post("/search", response_model=SearchResponse)
-    def search_post(body: SearchRequest):
-        return _search(catalog, limits, body)
+    async def search_post(body: SearchRequest):
+        return Response(await search_json(catalog, limits, batcher, body.query, body.k, body.retriever, body.filter,
+                                          body.explain, body.snippets), media_type=JSON)
 
     @app.post("/search/batch", response_model=BatchResponse)
     def search_batch(body: BatchRequest):
@@ -116,8 +126,8 @@ def create_app(served: dict, token: str | None = None, limits: Limits | None = N
         start = time.perf_counter()
         run = _engine(entry, lambda: retriever.search_batch(queries, k, filter=flt), len(queries))
         took = time.perf_counter() - start
-        return BatchResponse(retriever=entry.name, k=k, took_ms=round(took * 1000, 3),
-                             results=[BatchHits(qid=q, ids=list(h.ids), scores=h.scores.tolist()) for q, h in run.items()])
+        return Response(orjson.dumps({"retriever": entry.name, "k": k, "took_ms": round(took * 1000, 3),
+                      "results": [{"qid": q, "ids": list(h.ids), "scores": h.scores.tolist()} for q, h in run.items()]}), media_type=JSON)
 
     @app.get("/explain", response_model=ExplanationModel)
     def explain(q: str = Query(..., description="The query text."),
@@ -136,13 +146,13 @@ def create_app(served: dict, token: str | None = None, limits: Limits | None = N
     @app.get("/documents/{doc_id:path}", response_model=DocumentModel)
     def document(doc_id: str, retriever: Optional[str] = None):
         entry = catalog.get(retriever)
-        doc = _documents(entry.current(), [doc_id], required=True)[0]
+        doc = documents(entry.current(), [doc_id], required=True)[0]
         if doc is None:
             raise ApiError(404, "not_found", f"{entry.name} holds no document {doc_id!r}")
         return DocumentModel(id=doc.id, text=doc.text, title=doc.title, metadata=dict(doc.metadata))
 
     @app.post("/documents", response_model=WriteResponse, dependencies=[Depends(authorized)])
-    def add_documents(body: DocumentsRequest):
+    def adddocuments(body: DocumentsRequest):
         """Add documents, replacing any with the same id; answered once the commit is durable."""
         if len(body.documents) > limits.max_documents:
             raise ApiError(413, "limit_exceeded", f"{len(body.documents):,} documents in one request; the limit "
@@ -158,7 +168,7 @@ def create_app(served: dict, token: str | None = None, limits: Limits | None = N
     def delete_document(doc_id: str, retriever: Optional[str] = None):
         """Delete one document; answered once the commit is durable."""
         entry = catalog.get(retriever)
-        if _documents(entry.current(), [doc_id], required=False)[0] is None:
+        if documents(entry.current(), [doc_id], required=False)[0] is None:
             raise ApiError(404, "not_found", f"{entry.name} holds no document {doc_id!r}")
         generation = writes.apply(entry, delete=[doc_id])
         return WriteResponse(retriever=entry.name, generation=generation, deleted=1)
@@ -169,45 +179,29 @@ def create_app(served: dict, token: str | None = None, limits: Limits | None = N
 def app_from_env() -> FastAPI:
     """The application described by ``$WINNOW_SERVE_CONFIG`` (what each ``--workers`` process runs)."""
     config = json.loads(os.environ[CONFIG_ENV])
-    return create_app(config["served"], config.get("token"), Limits(**config.get("limits", {})))
+    return create_app(config["served"], config.get("token"), Limits(**config.get("limits", {})),
+                      Batching(**config.get("batching", {})))
 
 
 def serve(served: dict[str, str], host: str = "127.0.0.1", port: int = 8080, workers: int = 1,
-          token: str | None = None, limits: Limits | None = None) -> None:
-    """Run the server (blocks). Workers share the indexes' memory maps through the page cache."""
+          token: str | None = None, limits: Limits | None = None, batching: Batching | None = None) -> None:
+    """Run the server (blocks). Workers share the indexes' memory maps through the page cache.
+
+    Kernels' OpenMP threads sleep between calls (``OMP_WAIT_POLICY=PASSIVE`` unless the
+    environment says otherwise): a server runs many small calls, and threads spinning after each
+    one would burn the cores its requests need.
+    """
     from winnow.api import folder_format
 
     uvicorn = require("uvicorn", "serve")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     for path in served.values():
         folder_format(path)  # refuse a wrong folder before any worker starts
     os.environ[CONFIG_ENV] = json.dumps({"served": {n: str(Path(p).resolve()) for n, p in served.items()},
-                                         "token": token, "limits": (limits or Limits()).to_dict()})
+                                         "token": token, "limits": (limits or Limits()).to_dict(),
+                                         "batching": (batching or Batching()).to_dict()})
     uvicorn.run("winnow.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False)
-
-
-def _search(catalog: Catalog, limits: Limits, body: SearchRequest) -> SearchResponse:
-    from winnow.serve.snippets import Highlighter
-
-    entry = catalog.get(body.retriever)
-    query, k = check_query(body.query, limits), check_k(body.k, limits)
-    flt = parse_filter(body.filter, limits)
-    retriever = entry.current()  # held to the end: one commit answers the whole request
-    start = time.perf_counter()
-    hits = _engine(entry, lambda: retriever.search(query, k, filter=flt))
-    took = time.perf_counter() - start
-    sparse = sparse_parts(retriever)
-    docs = _documents(retriever, list(hits.ids), required=False) if body.snippets else [None] * len(hits)
-    highlight = Highlighter(sparse[0] if sparse else None, query)
-    explanations = _explanations(retriever, query, hits) if body.explain else [None] * len(hits)
-    out = []
-    for rank, ((doc_id, score), doc, why) in enumerate(zip(hits, docs, explanations), 1):
-        title, text = (doc.title, doc.text) if doc is not None else ("", "")
-        out.append(Hit(rank=rank, id=doc_id, score=score, title=title, title_segments=highlight.segments(title),
-                       snippet=highlight.segments(text, SNIPPET_CHARS), explanation=why))
-    generation = sparse[0].index.generation if sparse else None
-    return SearchResponse(retriever=entry.name, query=query, k=k, hits=out, took_ms=round(took * 1000, 3),
-                          generation=generation)
 
 
 def _engine(entry: Served, call, queries: int = 1):
@@ -222,35 +216,12 @@ def _engine(entry: Served, call, queries: int = 1):
     return result
 
 
-def _explanations(retriever, query: str, hits) -> list:
-    """Explanations of every hit (the query encoded, and each fused input run, once for all)."""
-    from winnow.pipeline.explain import explain_many
-    from winnow.retrieve.explain import explain_docnos
-    from winnow.retrieve.searcher import Searcher
-
-    if isinstance(retriever, Searcher) and hits.docnos is not None:
-        return [e.to_dict() for e in explain_docnos(retriever, query, hits.docnos)]
-    try:
-        return [e.to_dict() for e in explain_many(retriever, query, list(hits.ids))]
-    except WinnowError:
-        return [None] * len(hits)
-
-
 def _explain_error(exc: WinnowError) -> ApiError:
     from winnow.retrieve.explain import UnknownDocument
 
     if isinstance(exc, UnknownDocument):
         return ApiError(404, "not_found", str(exc))
     return ApiError(400, "cannot_explain", str(exc))
-
-
-def _documents(retriever, ids: list[str], required: bool) -> list:
-    try:
-        return retriever.documents(ids)
-    except WinnowError as exc:
-        if required:
-            raise ApiError(404, "no_documents", str(exc)) from None
-        return [None] * len(ids)
 
 
 def _info(entry: Served) -> RetrieverInfo:

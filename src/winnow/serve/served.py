@@ -35,7 +35,8 @@ class Served:
 
         self.name = name
         self.path = None if isinstance(source, Retriever) else Path(source).resolve()
-        self._retriever = source if isinstance(source, Retriever) else winnow.open(self.path)
+        retriever = source if isinstance(source, Retriever) else winnow.open(self.path)
+        self._state = (retriever, sparse_parts(retriever))  # swapped whole: a reader sees one pair
         self._lock = threading.Lock()  # reopening
         self._counting = threading.Lock()
         self.queries = 0
@@ -43,28 +44,35 @@ class Served:
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
 
     def current(self) -> Retriever:
-        """The retriever at the folder's newest commit.
+        """The retriever at the folder's newest commit (see :meth:`snapshot`)."""
+        return self.snapshot()[0]
 
-        The check is one small read per index; when a commit landed since the last request, the
+    def snapshot(self) -> tuple[Retriever, list]:
+        """The retriever at the folder's newest commit, and the sparse searchers inside it.
+
+        The check is one listing of each index folder; when a commit landed since the last request, the
         retriever is reopened under a lock and swapped in whole, so a request holds either the old
         snapshot or the new one, never a mix.
         """
-        retriever = self._retriever
-        if not _changed(retriever):
-            return retriever
+        state = self._state
+        if not any(s.index.newer() for s in state[1]):
+            return state
         with self._lock:
-            if self._retriever is retriever:
-                self._retriever = _reopened(retriever)
-            return self._retriever
+            if self._state is state:
+                fresh = _reopened(state[0])
+                self._state = (fresh, sparse_parts(fresh))
+            return self._state
 
-    def record(self, seconds: float, queries: int = 1, failed: bool = False) -> None:
+    def record(self, seconds: float, queries: int = 1, failed: bool = False, requests: int = 1) -> None:
+        """Count ``queries`` answered in ``seconds`` for ``requests`` requests (a batch of single
+        queries: each request's latency is the batch's)."""
         with self._counting:
             self.queries += queries
-            self.errors += failed
-            self._latencies.append(seconds * 1000)
+            self.errors += failed * requests
+            self._latencies.extend([seconds * 1000] * requests)
 
     def stats(self) -> dict:
-        retriever = self._retriever
+        retriever = self._state[0]
         with self._counting:
             lat = np.array(self._latencies, dtype=np.float64)
         percentiles = {f"p{p}": round(float(np.percentile(lat, p)), 3) if len(lat) else None for p in (50, 95, 99)}
@@ -140,11 +148,6 @@ def index_stats(searcher) -> dict:
     return {"folder": ix.path.name, "encoder": ix.encoder_kind, "documents": ix.n_docs, "terms": ix.n_terms,
             "segments": len(ix.segments), "bytes": sum(p.stat().st_size for p in files),
             "generation": ix.generation}
-
-
-def _changed(retriever: Retriever) -> bool:
-    """Whether any index inside holds a newer commit (a listing of each index folder)."""
-    return any(s.index.newer() for s in sparse_parts(retriever))
 
 
 def _reopened(retriever: Retriever) -> Retriever:
