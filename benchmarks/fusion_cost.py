@@ -11,10 +11,13 @@ alternate between all contestants:
 
 - each retriever, every test query searched one at a time for ``--k`` hits (query encoding included);
 - each fusion method on those two runs keeping the best ``--cutoff`` per query (as ``Fusion``
-  asked for that many does), query by query (two one-query runs fused per call, as a server
-  answering one query does) and in one call over all queries (as a batch pipeline does); on
-  document numbers when the two indexes share an id space (built from the corpus in one order),
-  and on ids (the path for retrievers that do not) query by query.
+  asked for that many does), query by query (the two one-query runs the retrievers return for
+  each query fused per call, as a server answering one query does) and in one call over all
+  queries (as a batch pipeline does); on document numbers when the two indexes share an id space
+  (built from the corpus in one order), and on ids (the path for retrievers that do not) query by
+  query;
+- the pipeline ``bm25 + second`` (RRF of ``--k`` hits each) searched one query at a time; its
+  fusion cost is its time less the two retrievers' times.
 
 Prints the mean milliseconds per query and fusion's cost as a percentage of the slower
 retriever's query time, and nDCG@10 of each system as a sanity check.
@@ -74,7 +77,7 @@ def main() -> None:
     from winnow.corpus.beir import load_beir
     from winnow.evaluate.metrics import evaluate
     from winnow.fuse import fuse
-    from winnow.types import Run
+    from winnow.pipeline.ops import Fusion
 
     data = load_beir(args.corpus)
     specs = {"bm25": "bm25", "second": args.second or default_second()}
@@ -90,7 +93,9 @@ def main() -> None:
         a, b = runs["bm25"], runs["second"]
         floors = [searchers["bm25"].score_floor, searchers["second"].score_floor]
         shared = searchers["bm25"].id_space is not None and searchers["bm25"].id_space == searchers["second"].id_space
-        singles = [(Run({q: a[q]}, "bm25"), Run({q: b[q]}, "second")) for q in a]
+        singles = [(searchers["bm25"].retrieve([q], args.k).renamed("bm25"),
+                    searchers["second"].retrieve([q], args.k).renamed("second")) for q in data.queries]
+        pipeline = Fusion([searchers["bm25"], searchers["second"]], depth=args.k)  # bm25 + second
         ways = {"numbers" if shared else "ids": shared} | {"ids": False}
         best = {}
         for _ in range(args.repeats):
@@ -99,6 +104,10 @@ def main() -> None:
                 for text in texts:
                     s.search(text, k=args.k)
                 _keep(best, name, time.perf_counter() - start)
+            start = time.perf_counter()
+            for text in texts:
+                pipeline.search(text, k=args.cutoff)
+            _keep(best, "bm25 + second (pipeline)", time.perf_counter() - start)
             for label, (method, params) in FUSIONS.items():
                 for way, numbers in ways.items():
                     start = time.perf_counter()
@@ -118,6 +127,10 @@ def main() -> None:
         for name, seconds in best.items():
             if name in searchers:
                 quality = evaluate(runs[name], data.qrels, ["ndcg@10"])["ndcg@10"]
+            elif name == "bm25 + second (pipeline)":
+                quality = evaluate(pipeline.search_batch(data.queries, args.cutoff), data.qrels, ["ndcg@10"])["ndcg@10"]
+                seconds -= best["bm25"] + best["second"]
+                name = "rrf (in the pipeline, per query)"
             else:
                 method, params = FUSIONS[name.rsplit(" (", 1)[0]]
                 fused = fuse([a, b], method, floors=floors, cutoff=args.cutoff, shared_docnos=shared, **params)

@@ -160,13 +160,19 @@ def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np
         k: documents kept per query (with every document tied with the ``k``-th).
 
     Returns:
-        ``(source, numbers, fused, bounds, tied, twice)``: per kept document, best first (equal
-        scores in order of first appearance, runs in order), the position in ``docnos`` of its
-        first appearance, its number and fused score; where each query starts; for each kept
-        document whether the next one of its query has an equal score; and the index of a run
-        that lists a number twice for one query (-1: none).
+        ``(source, numbers, fused, bounds, tied, bad, twice)``: per kept document, best first
+        (equal scores in order of first appearance, runs in order), the position in ``docnos`` of
+        its first appearance, its number and fused score; where each query starts; for each kept
+        document whether the next one of its query has an equal score; the index of a run with a
+        score that is NaN or infinite (-1: none), checked first; and the index of a run that lists
+        a number twice for one query (-1: none).
     """
     n_runs, n_queries = lo.shape
+    for r in range(n_runs):
+        for q in range(n_queries):
+            for j in range(lo[r, q], hi[r, q]):
+                if not np.isfinite(scores[j]):
+                    return docnos[:0], docnos[:0], scores[:0], np.zeros(1, np.int64), np.zeros(0, np.bool_), r, -1
     widest = 0
     for q in range(n_queries):
         n = 0
@@ -218,7 +224,7 @@ def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np
                     for s in range(n_runs):
                         u_terms[u, s] = lower[s]
                 elif u_last[u] == r:
-                    return source[:0], numbers[:0], out[:0], bounds, tied[:0], r
+                    return source[:0], numbers[:0], out[:0], bounds, tied[:0], -1, r
                 u_last[u] = r
                 u_count[u] += 1
                 u_terms[u, r] = values[j]
@@ -247,7 +253,7 @@ def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np
                 tied[m + i - 1] = fused[chosen[i - 1]] == fused[u]
         m += n_chosen
         bounds[q + 1] = m
-    return source[:m], numbers[:m], out[:m], bounds, tied[:max(m - 1, 0)], -1
+    return source[:m], numbers[:m], out[:m], bounds, tied[:max(m - 1, 0)], -1, -1
 
 
 @jit

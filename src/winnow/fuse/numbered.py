@@ -12,8 +12,9 @@ order (ties by lower id) are those of :mod:`winnow.fuse.union`, so the result is
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
-from itertools import chain
+from itertools import accumulate, chain
 from operator import itemgetter
 from typing import Callable, Sequence
 
@@ -58,18 +59,17 @@ def fuse_numbered(runs: Sequence[Run], method: Method, params: dict, floors: tup
     else:
         qids = tuple(dict.fromkeys(chain.from_iterable(runs)))
     parts = [_layout(run, qids) for run in runs]
-    bases = np.cumsum([0] + [len(p.docnos) for p in parts])
-    for run, part in zip(runs, parts):
-        if not np.isfinite(part.scores).all():
-            raise WinnowError(f"run {run.name!r} holds a score that is NaN or infinite; fusion needs finite scores")
+    bases = list(accumulate((len(p.docnos) for p in parts), initial=0))
+    shift = np.array(bases[:-1], np.int64)[:, None]
     terms = method.terms(len(runs), **params)
     kind, codes = terms.codes(floors)
-    source, numbers, fused, bounds, tied, twice = kernel(
+    source, numbers, fused, bounds, tied, bad, twice = kernel(
         np.concatenate([p.docnos for p in parts], dtype=np.int64),
         np.concatenate([p.scores for p in parts], dtype=np.float64),
-        np.stack([p.lo + base for p, base in zip(parts, bases.tolist())]),
-        np.stack([p.hi + base for p, base in zip(parts, bases.tolist())]),
-        kind, codes, np.asarray(terms.weights, np.float64), terms.mnz, int(bases[-1]) if cutoff is None else cutoff)
+        np.stack([p.lo for p in parts]) + shift, np.stack([p.hi for p in parts]) + shift,
+        kind, codes, np.asarray(terms.weights, np.float64), terms.mnz, bases[-1] if cutoff is None else cutoff)
+    if bad >= 0:
+        raise WinnowError(f"run {runs[bad].name!r} holds a score that is NaN or infinite; fusion needs finite scores")
     if twice >= 0:
         raise WinnowError(f"run {runs[twice].name!r} lists a document twice for one query; "
                           f"a ranking holds each id once")
@@ -105,12 +105,14 @@ def _layout(run: Run, qids: tuple[str, ...]) -> _Layout:
                    lambda: list(chain.from_iterable(h.ids for h in hits)))
 
 
-def _ids(parts: Sequence[_Layout], bases: np.ndarray, source: np.ndarray, bounds: np.ndarray) -> list[str]:
+def _ids(parts: Sequence[_Layout], bases: list[int], source: np.ndarray, bounds: np.ndarray) -> list[str]:
     """The ids at ``source`` (positions in the parts laid end to end; the ``i``-th belongs to the
     query ``bounds`` puts it in): few are looked up one by one, many gathered from all ids joined."""
     if len(source) * _FEW >= bases[-1]:
         joined = list(chain.from_iterable(p.ids() for p in parts))
         return [joined[i] for i in source.tolist()] if len(source) < 2 else list(itemgetter(*source.tolist())(joined))
-    runs = np.searchsorted(bases, source, "right") - 1
-    queries = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
-    return [parts[r].id_at(q, p) for r, q, p in zip(runs.tolist(), queries.tolist(), (source - bases[runs]).tolist())]
+    bounds, out = bounds.tolist(), []
+    for i, position in enumerate(source.tolist()):
+        r = bisect_right(bases, position) - 1
+        out.append(parts[r].id_at(bisect_right(bounds, i) - 1, position - bases[r]))
+    return out

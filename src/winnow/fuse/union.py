@@ -10,6 +10,7 @@ per query.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Iterable, Sequence
@@ -201,7 +202,7 @@ def check_floors(floors, n_runs: int) -> tuple[float | None, ...]:
     if len(floors) != n_runs:
         raise WinnowError(f"fusion got {len(floors)} score floors for {n_runs} runs; give one per run (None: unknown)")
     for floor in floors:
-        if floor is not None and (isinstance(floor, bool) or not np.isfinite(floor)):
+        if floor is not None and (isinstance(floor, bool) or not math.isfinite(floor)):
             raise WinnowError(f"a score floor must be a finite number or None, got {floor!r}")
     return tuple(None if f is None else float(f) for f in floors)
 

@@ -255,6 +255,10 @@ class Searcher(Retriever):
 
     def retrieve(self, queries: list[Query], k: int, filter=None, threads: int | None = None,
                  strategy: str = "auto") -> Run:
+        if len(queries) == 1:  # the one-query kernels: no batch set-up (a server's query, a pipeline's search)
+            hits = self.search(queries[0].text, k, filter, strategy)
+            return Run.from_columns(Columns((queries[0].id,), np.array([0, len(hits)], np.int64), hits.ids,
+                                            hits.scores, hits.docnos), self.name)
         texts = [q.text for q in queries]
         columns = self._search_csr(*self.query_encoder.encode_queries(texts), k, threads, strategy, filter,
                                    tuple(q.id for q in queries))
