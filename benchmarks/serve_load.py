@@ -8,7 +8,7 @@ Reported: queries/s, p50/p95/p99 latency as the client sees it, errors (any non-
 transport error), and the CPU the clients used (a share of one core). The baseline is the same
 queries in-process through ``search_batch`` (all cores) and one ``search`` call at a time, so
 that server throughput can be read as a fraction of in-process batch throughput. A last row per
-worker count sends the queries as ``POST /search/batch`` requests of 50 (32 clients).
+worker count sends ten times the queries as ``POST /search/batch`` requests of 50 (32 clients).
 
 The clients are asyncio coroutines in this process, each holding one keep-alive HTTP/1.1
 connection and writing its requests by hand (an HTTP library's own cost per request would be
@@ -76,9 +76,11 @@ def in_process(folder: Path, texts: list[str], n: int) -> dict:
     r = winnow.open(folder)
     batch = [texts[i % len(texts)] for i in range(n)]
     r.search_batch(batch[:100], k=10)  # compile and warm
-    start = time.perf_counter()
-    r.search_batch(batch, k=10)
-    batch_qps = n / (time.perf_counter() - start)
+    batch_qps = 0.0
+    for _ in range(3):  # the best of three: the baseline the server is held to is in-process at its best
+        start = time.perf_counter()
+        r.search_batch(batch, k=10)
+        batch_qps = max(batch_qps, n / (time.perf_counter() - start))
     start = time.perf_counter()
     for q in batch:
         r.search(q, 10)
@@ -110,8 +112,9 @@ def start_server(served: dict[str, Path], workers: int) -> tuple[subprocess.Pope
 
 
 async def load(port: int, retriever: str, texts: list[str], clients: int, n: int, seconds: float,
-               batch: int = 0) -> dict:
-    """``clients`` concurrent clients sending ``n`` queries (or until ``seconds``)."""
+               batch: int = 0, warm: bool = True) -> dict:
+    """``clients`` concurrent clients sending ``n`` queries (or until ``seconds``), in requests of
+    ``batch`` queries (0: one query per ``GET /search``)."""
     latencies: list[float] = []
     errors = 0
     sent = 0
@@ -146,11 +149,8 @@ async def load(port: int, retriever: str, texts: list[str], clients: int, n: int
         finally:
             writer.close()
 
-    for _ in range(4):  # warm the workers (first queries compile nothing, but fill caches)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(request(0))
-        await response(reader)
-        writer.close()
+    if warm:  # a short run first: every worker loads its kernels (batch kernels too) and fills caches
+        await load(port, retriever, texts, clients, min(n, 10 * clients * (batch or 1)), seconds, batch, warm=False)
     cpu, start = time.process_time(), time.perf_counter()
     await asyncio.gather(*(client(start + seconds) for _ in range(clients)))
     elapsed = time.perf_counter() - start
@@ -202,7 +202,8 @@ def main() -> None:
                     rows.append({"retriever": name, "workers": workers, "clients": clients, "request": "search", **r,
                                  "vs_batch": r["qps"] / base[name]["batch_qps"]})
                     print(json.dumps(rows[-1]), file=sys.stderr)
-            r = asyncio.run(load(port, "bm25", texts, 32, args.queries, args.seconds, batch=BATCH))
+            # batches of 50: ten times the queries, so that each client sends more than one request
+            r = asyncio.run(load(port, "bm25", texts, 32, 10 * args.queries, args.seconds, batch=BATCH))
             rows.append({"retriever": "bm25", "workers": workers, "clients": 32, "request": f"batch of {BATCH}", **r,
                          "vs_batch": r["qps"] / base["bm25"]["batch_qps"]})
         finally:

@@ -112,12 +112,10 @@ class Batcher:
                     continue
                 try:
                     answers = await loop.run_in_executor(self._executor, _answer, live)
-                except BaseException as exc:  # every waiting request gets the failure, then draining goes on
+                except Exception as exc:  # every request of the batch gets the failure; the next batch runs
                     for w in live:
                         if not w.future.done():
-                            w.future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
-                    if not isinstance(exc, Exception):
-                        raise
+                            w.future.set_exception(exc)
                     continue
                 for w, answer in zip(live, answers):
                     if not w.future.done():
