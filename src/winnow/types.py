@@ -119,7 +119,7 @@ class Hits:
 
 
 @dataclass(frozen=True)
-class Columns:
+class RunColumns:
     """A run laid out flat, the form batch kernels produce: query ``i``'s hits, best first, are
     positions ``offsets[i]:offsets[i + 1]`` of ``ids``, ``scores`` and ``docnos``.
 
@@ -143,7 +143,7 @@ class Columns:
         return Hits(tuple(self.ids[lo:hi]), self.scores[lo:hi], None if self.docnos is None else self.docnos[lo:hi],
                     self.qids[i])
 
-    def cut(self, k: int) -> "Columns":
+    def cut(self, k: int) -> "RunColumns":
         """Each query's best ``k`` hits."""
         lengths = np.diff(self.offsets)
         if not len(lengths) or lengths.max() <= k:
@@ -152,13 +152,14 @@ class Columns:
         np.cumsum(np.minimum(lengths, k), out=offsets[1:])
         keep = np.arange(len(self.scores)) - np.repeat(self.offsets[:-1], lengths) < k
         ids = [i for i, kept in zip(self.ids, keep.tolist()) if kept]
-        return Columns(self.qids, offsets, ids, self.scores[keep], None if self.docnos is None else self.docnos[keep])
+        docnos = None if self.docnos is None else self.docnos[keep]
+        return RunColumns(self.qids, offsets, ids, self.scores[keep], docnos)
 
 
 class Run(Mapping[str, Hits]):
     """A ranking per query, queries in insertion order: ``run[qid]`` is a :class:`Hits`.
 
-    A run built from :class:`Columns` (:meth:`from_columns`, as retrievers and fusion build
+    A run built from :class:`RunColumns` (:meth:`from_columns`, as retrievers and fusion build
     theirs) keeps them (:attr:`columns`) and makes each query's :class:`Hits` when it is first
     asked for.
 
@@ -182,13 +183,13 @@ class Run(Mapping[str, Hits]):
                     raise WinnowError(f"run {name!r} holds query {h.qid!r} twice")
                 items[h.qid] = h
         self._hits: dict[str, Hits] = items
-        self._columns: Columns | None = None
+        self._columns: RunColumns | None = None
         self._positions: dict[str, int] | None = None
         self.name = name
 
     @staticmethod
-    def from_columns(columns: Columns, name: str = "winnow") -> "Run":
-        """The run whose query ``columns.qids[i]`` holds :meth:`Columns.hits` ``(i)``.
+    def from_columns(columns: RunColumns, name: str = "winnow") -> "Run":
+        """The run whose query ``columns.qids[i]`` holds :meth:`RunColumns.hits` ``(i)``.
 
         Raises:
             WinnowError: a query id listed twice.
@@ -201,7 +202,7 @@ class Run(Mapping[str, Hits]):
         return run
 
     @property
-    def columns(self) -> Columns | None:
+    def columns(self) -> RunColumns | None:
         """The flat form the run was built from (``None`` for a run built from :class:`Hits`)."""
         return self._columns
 

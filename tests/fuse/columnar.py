@@ -6,7 +6,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from winnow.types import Columns, Run
+from winnow.types import RunColumns, Run
 
 
 def as_columns(run: Run, numbers: Mapping[str, int] | None = None, qids: Sequence[str] | None = None) -> Run:
@@ -22,4 +22,4 @@ def as_columns(run: Run, numbers: Mapping[str, int] | None = None, qids: Sequenc
         docnos = np.array([numbers[i] for i in ids], np.int64)
     else:
         docnos = np.concatenate([h.docnos for h in hits]) if hits else np.zeros(0, np.int64)
-    return Run.from_columns(Columns(qids, offsets, ids, scores, docnos), run.name)
+    return Run.from_columns(RunColumns(qids, offsets, ids, scores, docnos), run.name)

@@ -13,7 +13,7 @@ from tests.fuse.columnar import as_columns
 from tests.fuse.test_numbered import CASES, SETTINGS, numbered_runs
 from winnow.errors import WinnowError
 from winnow.fuse import fuse
-from winnow.types import Columns, Hits, Run
+from winnow.types import RunColumns, Hits, Run
 
 
 def same_run(got: Run, want: Run) -> None:
@@ -55,7 +55,7 @@ def test_a_run_from_columns_is_the_mapping_its_hits_make():
     hits = {"q1": Hits(("a", "b"), np.array([2.0, 1.0], np.float32), np.array([3, 1]), "q1"),
             "q2": Hits((), np.zeros(0, np.float32), np.zeros(0, np.int64), "q2"),
             "q3": Hits(("c",), np.array([0.5], np.float32), np.array([2]), "q3")}
-    columns = Columns(("q1", "q2", "q3"), np.array([0, 2, 2, 3]), ["a", "b", "c"],
+    columns = RunColumns(("q1", "q2", "q3"), np.array([0, 2, 2, 3]), ["a", "b", "c"],
                       np.array([2.0, 1.0, 0.5], np.float32), np.array([3, 1, 2]))
     flat, run = Run.from_columns(columns, "r"), Run(hits, "r")
     assert flat == run and list(flat) == ["q1", "q2", "q3"] and len(flat) == 3 and flat.qids == run.qids
@@ -66,7 +66,7 @@ def test_a_run_from_columns_is_the_mapping_its_hits_make():
     with pytest.raises(KeyError):
         flat["q4"]
     with pytest.raises(WinnowError, match="twice"):
-        Run.from_columns(Columns(("q", "q"), np.array([0, 0, 0]), [], np.zeros(0)), "r")
+        Run.from_columns(RunColumns(("q", "q"), np.array([0, 0, 0]), [], np.zeros(0)), "r")
 
 
 def test_a_non_finite_score_in_columns_is_refused():

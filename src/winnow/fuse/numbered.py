@@ -5,7 +5,7 @@ corpus in the same order).
 Documents are matched by number in a compiled hash table per query instead of by id in Python
 dictionaries, the fused sum and the top k are computed in the same kernel, and document ids are
 taken, by position, from the input runs only for the documents kept. A run built from
-:class:`~winnow.types.Columns` (as retrievers build theirs) goes to the kernel as it is, with no
+:class:`~winnow.types.RunColumns` (as retrievers build theirs) goes to the kernel as it is, with no
 step per query in Python; the result is built from columns too. The terms, their sum and the
 order (ties by lower id) are those of :mod:`winnow.fuse.union`, so the result is the same run.
 """
@@ -23,7 +23,7 @@ import numpy as np
 from winnow.errors import WinnowError
 from winnow.fuse.params import Method
 from winnow.fuse.union import break_ties
-from winnow.types import Columns, Hits, Run
+from winnow.types import RunColumns, Hits, Run
 
 _FEW = 8  # ids are looked up one by one when fewer than 1 in this many hits is kept
 
@@ -78,7 +78,7 @@ def fuse_numbered(runs: Sequence[Run], method: Method, params: dict, floors: tup
         order = np.arange(len(ids))
         break_ties(order, tied, np.array(ids, dtype=object))
         ids, fused, numbers = [ids[i] for i in order.tolist()], fused[order], numbers[order]
-    out = Columns(qids, bounds, ids, fused, numbers)
+    out = RunColumns(qids, bounds, ids, fused, numbers)
     return Run.from_columns(out if cutoff is None else out.cut(cutoff), name)
 
 

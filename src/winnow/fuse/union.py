@@ -19,7 +19,7 @@ import numpy as np
 
 from winnow.errors import WinnowError
 from winnow.fuse.params import Terms
-from winnow.types import Columns, Run
+from winnow.types import RunColumns, Run
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def ranked(qids: Sequence[str], ids: list[str], scores: np.ndarray, docnos: np.n
            bounds: np.ndarray, cutoff: int | None, name: str) -> Run:
     """The run of ``qids`` whose query ``i`` holds positions ``bounds[i]:bounds[i + 1]`` of
     ``ids``, ``scores`` and ``docnos`` (best first), at most ``cutoff`` of them."""
-    out = Columns(tuple(qids), np.asarray(bounds, np.int64), ids, scores, docnos)
+    out = RunColumns(tuple(qids), np.asarray(bounds, np.int64), ids, scores, docnos)
     return Run.from_columns(out if cutoff is None else out.cut(cutoff), name)
 
 

@@ -21,7 +21,7 @@ from winnow.retrieve.dispatch import (APPROX, EXHAUSTIVE, MAXSCORE, NOTHING, STR
 from winnow.retrieve.kernels import heap_sorted, offer_exhaustive, topk_exhaustive
 from winnow.retrieve.maxscore import offer_maxscore, topk_maxscore
 from winnow.retrieve.retriever import Retriever, numbering
-from winnow.types import Columns, Document, Hits, Query, Run, as_queries, check_k, check_query
+from winnow.types import RunColumns, Document, Hits, Query, Run, as_queries, check_k, check_query
 
 STRATEGIES = tuple(STRATEGY_CODES)  # auto, exhaustive, maxscore, approx
 EXACT_STRATEGIES = ("auto", "exhaustive", "maxscore")
@@ -257,7 +257,7 @@ class Searcher(Retriever):
                  strategy: str = "auto") -> Run:
         if len(queries) == 1:  # the one-query kernels: no batch set-up (a server's query, a pipeline's search)
             hits = self.search(queries[0].text, k, filter, strategy)
-            return Run.from_columns(Columns((queries[0].id,), np.array([0, len(hits)], np.int64), hits.ids,
+            return Run.from_columns(RunColumns((queries[0].id,), np.array([0, len(hits)], np.int64), hits.ids,
                                             hits.scores, hits.docnos), self.name)
         texts = [q.text for q in queries]
         columns = self._search_csr(*self.query_encoder.encode_queries(texts), k, threads, strategy, filter,
@@ -275,12 +275,12 @@ class Searcher(Retriever):
         columns = self._search_csr(q_ptr, q_terms, q_weights, k, threads, strategy, filter, ("",) * len(cleaned))
         return [columns.hits(i) for i in range(len(cleaned))]
 
-    def _search_csr(self, q_ptr, q_terms, q_weights, k, threads, strategy, filter, qids) -> Columns:
+    def _search_csr(self, q_ptr, q_terms, q_weights, k, threads, strategy, filter, qids) -> RunColumns:
         n_queries = len(q_ptr) - 1
         k = self._check_k(k)
         code = self._strategy(strategy)
         if k == 0 or n_queries == 0:
-            return Columns(qids, np.zeros(n_queries + 1, np.int64), [], _EMPTY.scores, _EMPTY.docnos)
+            return RunColumns(qids, np.zeros(n_queries + 1, np.int64), [], _EMPTY.scores, _EMPTY.docnos)
         workers = max(1, min(threads or os.cpu_count() or 1, n_queries))
         ptr = np.empty(n_queries + 1, np.int64)
         terms, weights = np.empty_like(q_terms), np.empty_like(q_weights)
@@ -324,7 +324,7 @@ class Searcher(Retriever):
                              weights, costs, queries, k, n_workers, *heaps)
 
     def _columns(self, out_ptr: np.ndarray, out_docs: np.ndarray, out_scores: np.ndarray, out_n: np.ndarray,
-                 qids: tuple[str, ...]) -> Columns:
+                 qids: tuple[str, ...]) -> RunColumns:
         """Batch results as columns, decoding every document id in one pass."""
         ix = self.index
         valid = np.zeros(len(out_docs), bool)
@@ -335,7 +335,7 @@ class Searcher(Retriever):
         scores = out_scores[valid] * np.float32(ix.scale) if ix.scale != 1.0 else out_scores[valid]
         offsets = np.zeros(len(out_n) + 1, np.int64)
         np.cumsum(out_n, out=offsets[1:])
-        return Columns(qids, offsets, ids, scores, docnos)
+        return RunColumns(qids, offsets, ids, scores, docnos)
 
     @staticmethod
     def _strategy(name: str) -> int:
