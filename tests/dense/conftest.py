@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.tiny_models import build_tiny_mlm
-
 
 def save_sentence_transformer(bert: Path, out: Path, pooling="mean", normalize: bool = True, include_prompt=True,
                               prompts: dict | None = None, max_seq_length: int = 64) -> Path:
@@ -26,16 +24,9 @@ def save_sentence_transformer(bert: Path, out: Path, pooling="mean", normalize: 
 
 
 @pytest.fixture(scope="session")
-def tiny_bert(tmp_path_factory) -> Path:
-    """The random 2-layer BERT of :func:`tests.tiny_models.build_tiny_mlm`. Read-only."""
-    pytest.importorskip("torch")
-    return build_tiny_mlm(tmp_path_factory.mktemp("tiny-bert"))
-
-
-@pytest.fixture(scope="session")
-def tiny_st(tiny_bert, tmp_path_factory) -> Path:
-    """A sentence-transformers folder: tiny BERT, mean pooling, Normalize. Read-only."""
-    return save_sentence_transformer(tiny_bert, tmp_path_factory.mktemp("tiny-st") / "model")
+def tiny_st(tiny_mlm, tmp_path_factory) -> Path:
+    """A sentence-transformers folder over the suite's tiny BERT: mean pooling, Normalize. Read-only."""
+    return save_sentence_transformer(tiny_mlm, tmp_path_factory.mktemp("tiny-st") / "model")
 
 
 @pytest.fixture

@@ -33,8 +33,8 @@ def test_matches_sentence_transformers_in_the_callers_order(tiny_st):
 
 
 @pytest.mark.parametrize("pooling", ["cls", "max", "lasttoken", "weightedmean", "mean_sqrt_len_tokens"])
-def test_every_pooling_matches_sentence_transformers(tiny_bert, tmp_path, pooling):
-    folder = save_sentence_transformer(tiny_bert, tmp_path / "m", pooling=pooling, normalize=False)
+def test_every_pooling_matches_sentence_transformers(tiny_mlm, tmp_path, pooling):
+    folder = save_sentence_transformer(tiny_mlm, tmp_path / "m", pooling=pooling, normalize=False)
     # without a Normalize module the model still scores by cosine, so winnow normalises unless told not to
     got = DenseEncoder(str(folder), parse_dense_options({"batch_size": 4, "normalize": "false"})).encode(DOCS)
     np.testing.assert_allclose(got, reference(folder).encode(DOCS), atol=1e-5)
@@ -43,9 +43,9 @@ def test_every_pooling_matches_sentence_transformers(tiny_bert, tmp_path, poolin
 
 
 @pytest.mark.parametrize("include_prompt", [True, False])
-def test_prompts_and_excluded_instruction_tokens_match(tiny_bert, tmp_path, include_prompt):
+def test_prompts_and_excluded_instruction_tokens_match(tiny_mlm, tmp_path, include_prompt):
     prompts = {"query": "search query for the corpus: ", "document": "passage: "}
-    folder = save_sentence_transformer(tiny_bert, tmp_path / "m", include_prompt=include_prompt, prompts=prompts)
+    folder = save_sentence_transformer(tiny_mlm, tmp_path / "m", include_prompt=include_prompt, prompts=prompts)
     encoder = DenseEncoder(str(folder), parse_dense_options({"batch_size": 5}))
     model = reference(folder)
     np.testing.assert_allclose(encoder.encode_queries(QUERIES), model.encode_query(QUERIES), atol=1e-5)
@@ -98,10 +98,10 @@ def test_progress_counts_documents(tiny_st):
     assert seen == [8, 16, 20]
 
 
-def test_plain_hugging_face_folder_pools_by_mean_and_normalizes(tiny_bert):
-    layout = detect_dense_layout(tiny_bert)
+def test_plain_hugging_face_folder_pools_by_mean_and_normalizes(tiny_mlm):
+    layout = detect_dense_layout(tiny_mlm)
     assert layout.layout == "hf" and layout.pooling == ("mean",)
-    vectors = DenseEncoder(str(tiny_bert)).encode(DOCS[:3])
+    vectors = DenseEncoder(str(tiny_mlm)).encode(DOCS[:3])
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
 
 
