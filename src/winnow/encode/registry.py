@@ -36,18 +36,27 @@ class EncoderSpec:
 
     @staticmethod
     def parse(spec: str) -> "EncoderSpec":
-        kind, _, rest = spec.partition(":")
-        kind = kind.strip().lower()
-        if kind not in ENCODERS:
-            raise WinnowError(f"unknown encoder {kind!r} in {spec!r}; choose one of {', '.join(ENCODERS)}")
-        model, options = None, {}
-        parts = rest.split(":") if rest else []
-        # The last part holds options if it has '=' (model paths may contain ':' only on Windows).
-        if parts and "=" in parts[-1]:
-            options = spec_options(parts.pop(), spec, "encoder")
-        if parts:
-            model = ":".join(parts)
-        return EncoderSpec(kind, model, options)
+        return EncoderSpec(*split_spec(spec, ENCODERS, "encoder"))
+
+
+def split_spec(spec: str, kinds, what: str, needs_target: bool = False) -> tuple[str, str | None, dict[str, str]]:
+    """Split ``kind[:TARGET][:key=value,...]`` into its kind, its target (``None`` when absent) and its options.
+
+    The last part holds the options when it has ``=`` (a model path or URL keeps its own ``:``);
+    with ``needs_target`` a lone part is always the target.
+
+    Raises:
+        WinnowError: for a kind not in ``kinds`` or an option that is not ``key=value``.
+    """
+    kind, _, rest = spec.partition(":")
+    kind = kind.strip().lower()
+    if kind not in kinds:
+        raise WinnowError(f"unknown {what} {kind!r} in {spec!r}; choose one of {', '.join(kinds)}")
+    parts = rest.split(":") if rest else []
+    options = {}
+    if len(parts) > needs_target and "=" in parts[-1]:
+        options = spec_options(parts.pop(), spec, what)
+    return kind, ":".join(parts) if parts else None, options
 
 
 def spec_options(text: str, spec: str, what: str) -> dict[str, str]:

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import typing
 from dataclasses import dataclass, field
 
-from winnow.encode.registry import spec_options
+from winnow.encode.options import typed_options
+from winnow.encode.registry import split_spec
 from winnow.errors import WinnowError
 
 RERANKERS: dict[str, tuple[str, str]] = {
     "rerank": ("winnow.rerank.cross_encoder", "CrossEncoderReranker"),
     "llm": ("winnow.rerank.listwise", "ListwiseReranker"),
 }
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -37,16 +36,8 @@ class RerankerSpec:
 
     @staticmethod
     def parse(spec: str) -> "RerankerSpec":
-        kind, _, rest = spec.partition(":")
-        kind = kind.strip().lower()
-        if kind not in RERANKERS:
-            raise WinnowError(f"unknown reranker {kind!r} in {spec!r}; choose one of {', '.join(RERANKERS)}")
-        parts = rest.split(":") if rest else []
-        options = {}
-        # The last part holds options if it has '=' (a model path or URL keeps its own ':').
-        if len(parts) > 1 and "=" in parts[-1]:
-            options = spec_options(parts.pop(), spec, "reranker")
-        target = ":".join(parts).strip()
+        kind, target, options = split_spec(spec, RERANKERS, "reranker", needs_target=True)
+        target = (target or "").strip()
         if not target:
             raise WinnowError(f"{spec!r} names no {'model' if kind == 'rerank' else 'URL'}: write {kind}:"
                               f"{'MODEL' if kind == 'rerank' else 'URL'}[:key=value,...]")
@@ -56,36 +47,15 @@ class RerankerSpec:
 def build_reranker(spec: str):
     """Build the reranker a spec names (see the module docstring for the options).
 
+    Options are typed by the annotations of the reranker's constructor with
+    :func:`~winnow.encode.options.typed_options`, the rules of the encoder specs.
+
     Raises:
         WinnowError: for an unknown kind, an unknown option or a value of the wrong type.
     """
     parsed = RerankerSpec.parse(spec)
     module, name = RERANKERS[parsed.kind]
     cls = getattr(importlib.import_module(module), name)
-    hints = typing.get_type_hints(cls.__init__)
-    allowed = list(inspect.signature(cls).parameters)[1:]  # the first is the model or URL
-    kwargs = {}
-    for key, value in parsed.options.items():
-        if key not in allowed:
-            raise WinnowError(f"unknown option {key!r} for {parsed.kind}: in {spec!r}; choose from {', '.join(allowed)}")
-        kwargs[key] = _convert(spec, key, value, hints[key])
-    return cls(parsed.target, **kwargs)
-
-
-def _convert(spec: str, key: str, value: str, hint) -> object:
-    kinds = typing.get_args(hint) or (hint,)
-    if value.lower() in ("", "none") and type(None) in kinds:
-        return None
-    for kind in kinds:
-        if kind is bool:
-            if value.lower() in _TRUE + _FALSE:
-                return value.lower() in _TRUE
-        elif kind in (int, float):
-            try:
-                return kind(value)
-            except ValueError:
-                continue
-        elif kind is str:
-            return value
-    names = "/".join(getattr(k, "__name__", str(k)) for k in kinds)
-    raise WinnowError(f"option {key}={value!r} in {spec!r} must be {names}")
+    parameters = list(inspect.signature(cls).parameters.values())[1:]  # the first is the model or URL
+    types = {p.name: "str" if p.annotation is inspect.Parameter.empty else str(p.annotation) for p in parameters}
+    return cls(parsed.target, **typed_options("reranker", parsed.options, types))
