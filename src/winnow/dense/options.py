@@ -7,11 +7,11 @@ manifest, so queries are encoded the way the documents were.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 from winnow.dense.layout import LATENT, POOLINGS
-from winnow.encode.options import BACKENDS, PRECISIONS, QUANTIZATIONS, cpu_threads, field_types, typed_options
+from winnow.encode.options import RuntimeOptions, field_types, typed_options
 from winnow.errors import WinnowError
 
 AUTO = "auto"
@@ -20,15 +20,13 @@ PADDING_SIDES = (AUTO, "left", "right")
 
 
 @dataclass(frozen=True)
-class DenseOptions:
-    """How a dense encoder runs.
+class DenseOptions(RuntimeOptions):
+    """How a dense encoder runs (beside the settings of :class:`~winnow.encode.options.RuntimeOptions`).
 
     Attributes:
         backend: ``torch`` or ``onnx`` (the pooled model exported once and cached).
         quantize: ``none`` or ``int8`` (dynamic int8 weights; ONNX only; vectors change by ~1e-2).
-        precision: ``float32`` or ``bfloat16`` (torch only).
         batch_size: Texts per forward pass; batches are cut from texts sorted by length.
-        threads: Intra-op threads (0: every core).
         max_length: Tokens per document, special tokens included (0: the model's
             ``max_seq_length``, else the tokenizer's limit).
         query_max_length: Tokens per query (0: as documents).
@@ -44,11 +42,8 @@ class DenseOptions:
         padding_side: ``auto`` (the tokenizer's), ``left`` or ``right``.
     """
 
-    backend: str = "torch"
-    quantize: str = "none"
-    precision: str = "float32"
-    batch_size: int = 32
-    threads: int = 0
+    what: ClassVar[str] = "dense"
+
     max_length: int = 0
     query_max_length: int = 0
     pooling: str = AUTO
@@ -60,28 +55,11 @@ class DenseOptions:
     padding_side: str = AUTO
 
     def __post_init__(self) -> None:
-        choices = {"backend": BACKENDS, "quantize": QUANTIZATIONS, "precision": PRECISIONS,
-                   "pooling": (AUTO, *POOLINGS, LATENT), "normalize": SWITCHES, "include_prompt": SWITCHES,
-                   "padding_side": PADDING_SIDES}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise WinnowError(f"dense option {name}={getattr(self, name)!r}: choose one of {', '.join(allowed)}")
-        if self.batch_size < 1:
-            raise WinnowError(f"dense option batch_size must be at least 1, got {self.batch_size}")
-        if min(self.threads, self.max_length, self.query_max_length) < 0:
-            raise WinnowError("dense options threads, max_length and query_max_length must be >= 0")
-        if self.quantize == "int8" and self.backend != "onnx":
-            raise WinnowError("dense option quantize=int8 needs backend=onnx")
-        if self.precision != "float32" and self.backend != "torch":
-            raise WinnowError("dense option precision=bfloat16 needs backend=torch")
-
-    @property
-    def n_threads(self) -> int:
-        """Thread count to use: ``threads``, or every available core when it is 0."""
-        return cpu_threads(self.threads)
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+        super().__post_init__()
+        self.check_choices({"pooling": (AUTO, *POOLINGS, LATENT), "normalize": SWITCHES, "include_prompt": SWITCHES,
+                            "padding_side": PADDING_SIDES})
+        if min(self.max_length, self.query_max_length) < 0:
+            raise WinnowError("dense options max_length and query_max_length must be >= 0")
 
 
 def parse_dense_options(options: dict[str, object]) -> DenseOptions:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 from winnow.errors import WinnowError
 
@@ -23,16 +24,59 @@ PRECISIONS = ("float32", "bfloat16")
 
 
 @dataclass(frozen=True)
-class EncoderOptions:
-    """Settings shared by the SPLADE and inference-free encoders.
+class RuntimeOptions:
+    """How a transformer encoder runs; the first fields of every learned encoder's options.
 
     Attributes:
         backend: ``torch`` or ``onnx`` (ONNX Runtime, exported once and cached).
         quantize: ``none`` or ``int8`` (dynamic int8 quantisation; ONNX backend only).
-        precision: ``float32`` or ``bfloat16`` for the vocabulary projection (torch backend
-            only; about 3x faster on CPUs with AVX512-BF16 or AMX, weights differ by ~1e-2).
-        batch_size: Documents per forward pass.
+        precision: ``float32`` or ``bfloat16`` (torch backend only).
+        batch_size: Texts per forward pass.
         threads: Intra-op threads (0: all cores).
+    """
+
+    what: ClassVar[str] = "encoder"  # names the options in messages
+
+    backend: str = "torch"
+    quantize: str = "none"
+    precision: str = "float32"
+    batch_size: int = 32
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        self.check_choices({"backend": BACKENDS, "quantize": QUANTIZATIONS, "precision": PRECISIONS})
+        if self.batch_size < 1:
+            raise WinnowError(f"{self.what} option batch_size must be at least 1, got {self.batch_size}")
+        if self.threads < 0:
+            raise WinnowError(f"{self.what} option threads must be >= 0, got {self.threads}")
+        if self.quantize == "int8" and self.backend != "onnx":
+            raise WinnowError(f"{self.what} option quantize=int8 needs backend=onnx")
+        if self.precision != "float32" and self.backend != "torch":
+            raise WinnowError(f"{self.what} option precision=bfloat16 needs backend=torch")
+
+    def check_choices(self, choices: dict[str, tuple[str, ...]]) -> None:
+        """Refuse a field whose value is not one of its ``choices``."""
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise WinnowError(f"{self.what} option {name}={getattr(self, name)!r}: "
+                                  f"choose one of {', '.join(allowed)}")
+
+    @property
+    def n_threads(self) -> int:
+        """Thread count to use: ``threads``, or every available core when it is 0."""
+        return cpu_threads(self.threads)
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class EncoderOptions(RuntimeOptions):
+    """Settings shared by the SPLADE and inference-free encoders (and those of :class:`RuntimeOptions`).
+
+    Attributes:
+        precision: ``float32`` or ``bfloat16`` for the vocabulary projection (about 3x faster on
+            CPUs with AVX512-BF16 or AMX, weights differ by ~1e-2).
         top_k: Keep at most this many terms per document (0: no limit).
         prune_ratio: Drop weights below ``prune_ratio * max weight`` of the document.
         doc_max_length: Tokens per document, special tokens included.
@@ -45,11 +89,6 @@ class EncoderOptions:
             ``corpus`` (Lucene IDF of the indexed corpus) or ``auto`` (model when present).
     """
 
-    backend: str = "torch"
-    quantize: str = "none"
-    precision: str = "float32"
-    batch_size: int = 32
-    threads: int = 0
     top_k: int = 0
     prune_ratio: float = 0.0
     doc_max_length: int = 256
@@ -58,29 +97,14 @@ class EncoderOptions:
     idf: str = "auto"
 
     def __post_init__(self) -> None:
-        choices = {"backend": BACKENDS, "quantize": QUANTIZATIONS, "precision": PRECISIONS, "pooling": POOLINGS, "idf": IDF_SOURCES}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise WinnowError(f"encoder option {name}={getattr(self, name)!r}: choose one of {', '.join(allowed)}")
-        for name in ("batch_size", "doc_max_length"):
-            if getattr(self, name) < 1:
-                raise WinnowError(f"encoder option {name} must be at least 1, got {getattr(self, name)}")
-        if min(self.threads, self.top_k, self.query_max_length) < 0:
-            raise WinnowError("encoder options threads, top_k and query_max_length must be >= 0")
+        super().__post_init__()
+        self.check_choices({"pooling": POOLINGS, "idf": IDF_SOURCES})
+        if self.doc_max_length < 1:
+            raise WinnowError(f"encoder option doc_max_length must be at least 1, got {self.doc_max_length}")
+        if min(self.top_k, self.query_max_length) < 0:
+            raise WinnowError("encoder options top_k and query_max_length must be >= 0")
         if not 0.0 <= self.prune_ratio < 1.0:
             raise WinnowError(f"encoder option prune_ratio must be in [0, 1), got {self.prune_ratio}")
-        if self.quantize == "int8" and self.backend != "onnx":
-            raise WinnowError("encoder option quantize=int8 needs backend=onnx")
-        if self.precision != "float32" and self.backend != "torch":
-            raise WinnowError("encoder option precision=bfloat16 needs backend=torch")
-
-    @property
-    def n_threads(self) -> int:
-        """Thread count to use: ``threads``, or every available core when it is 0."""
-        return cpu_threads(self.threads)
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 def cpu_threads(threads: int) -> int:
