@@ -13,6 +13,7 @@ from tests.index.conftest import scratch
 from winnow.encode.registry import build_encoder
 from winnow.errors import IndexFormatError, WinnowError
 from winnow.index.commit import newest_commit
+from winnow.index.lock import WriterLock
 from winnow.index.reader import SparseIndex
 from winnow.index.writer import build_index, open_writer
 from winnow.retrieve.searcher import STRATEGIES, Searcher
@@ -225,6 +226,13 @@ def test_defect4_symlinks_dot_and_concurrent_writers(tmp_path, monkeypatch):
     with open_writer(target):
         with pytest.raises(WinnowError, match="another writer|already has a writer"):
             build_index(DOCS, build_encoder(SPEC), target, spec=SPEC)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    first = WriterLock(fresh)  # a first build caught writing its folder manifest
+    (fresh / "manifest.json.tmp").write_text("{")
+    with pytest.raises(WinnowError, match="already has a writer"):
+        build_index(DOCS, build_encoder(SPEC), fresh, spec=SPEC)
+    first.release()
     (target / "write.lock").write_text("999999999")  # a writer that died: its lock is broken
     with open_writer(target) as w:
         w.delete(["a"])

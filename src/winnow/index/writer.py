@@ -114,10 +114,9 @@ class IndexWriter:
             raise WinnowError(f"quantize must be None or 'u8', not {quantize!r}")
         self.path = index_folder(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        old_v1 = self._check_folder(fresh)
-        self._lock = WriterLock(self.path)
+        self._lock = WriterLock(self.path)  # first: a second writer is told so, whatever state the folder is in
         try:
-            self._open(encoder, fresh, spec, quantize, store, old_v1, fields)
+            self._open(encoder, fresh, spec, quantize, store, self._check_folder(fresh), fields)
         except BaseException:
             self._lock.release()
             raise
