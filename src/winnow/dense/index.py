@@ -33,7 +33,7 @@ import numpy as np
 from winnow.errors import IndexFormatError, WinnowError
 from winnow.fsutil import fsync_dir, write_atomic
 from winnow.index.docstore import StringTable, StringTableWriter, document_record
-from winnow.index.manifest import file_digest
+from winnow.index.manifest import check_file_entries, check_folder, file_digest
 from winnow.types import Document
 
 log = logging.getLogger("winnow.dense")
@@ -92,32 +92,18 @@ def write_manifest(folder: Path, manifest: dict) -> None:
 def read_manifest(folder: Path, verify: bool = True) -> dict:
     """The checked manifest of a dense index folder (with ``verify``, every checksum too).
 
+    The checks are the sparse index's (:func:`~winnow.index.manifest.check_folder`,
+    :func:`~winnow.index.manifest.check_file_entries`) for the dense format.
+
     Raises:
         IndexFormatError: not a dense index, another format version, or a missing, resized or
             (with ``verify``) altered file.
     """
     folder = Path(folder)
-    path = folder / MANIFEST
-    if not path.is_file():
-        raise IndexFormatError(f"{folder}: not a winnow index (no {MANIFEST})")
-    try:
-        manifest = json.loads(path.read_bytes().decode("utf-8"))
-        files = dict(manifest["files"])
-    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
-        raise IndexFormatError(f"{path}: damaged manifest ({exc!r})") from exc
-    if manifest.get("format") != FORMAT:
-        raise IndexFormatError(f"{path}: not a winnow dense index (format {manifest.get('format')!r})")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexFormatError(f"{path}: format version {manifest.get('format_version')!r} is not supported by "
-                               f"this winnow (reads version {FORMAT_VERSION}); rebuild the index")
-    for name, meta in files.items():
-        p = folder / name
-        if not p.is_file():
-            raise IndexFormatError(f"{folder}: missing file {name}; the index is damaged, rebuild it")
-        if p.stat().st_size != meta["bytes"]:
-            raise IndexFormatError(f"{p}: size {p.stat().st_size} != {meta['bytes']} recorded; damaged, rebuild it")
-        if verify and file_digest(p) != meta["xxh3"]:
-            raise IndexFormatError(f"{p}: checksum mismatch; the index is damaged, rebuild it")
+    manifest = check_folder(folder, FORMAT, FORMAT_VERSION, "dense")
+    if not isinstance(manifest.get("files"), dict):
+        raise IndexFormatError(f"{folder / MANIFEST}: damaged manifest (no file list)")
+    check_file_entries(folder, manifest["files"], verify)
     return manifest
 
 

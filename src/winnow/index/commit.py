@@ -17,7 +17,7 @@ import xxhash
 
 from winnow.errors import IndexFormatError
 from winnow.fsutil import write_atomic
-from winnow.index.manifest import FORMAT, FORMAT_VERSION, file_digest
+from winnow.index.manifest import FORMAT, FORMAT_VERSION, check_file_entries, file_digest
 
 COMMIT_RE = re.compile(r"^commit-(\d{1,12})\.json$")
 
@@ -83,28 +83,12 @@ def newest_commit(folder: Path) -> dict:
     return load_commit(folder, gens[0])
 
 
-def _safe_relative(name: str) -> bool:
-    parts = Path(name).parts
-    return bool(parts) and not Path(name).is_absolute() and ".." not in parts
-
-
 def check_files(folder: Path, commit: dict, verify: bool, digest_always: frozenset[str] = frozenset()) -> None:
     """Check that every file the commit names exists with its recorded size (and checksum).
 
     Checksums are compared with ``verify``, and always for the names in ``digest_always``.
     """
-    for name, meta in commit["files"].items():
-        if not _safe_relative(name) or not isinstance(meta, dict):
-            raise IndexFormatError(f"{folder}: commit {commit['generation']} names a bad file entry {name!r}")
-        p = folder / name
-        try:
-            size = p.stat().st_size
-        except OSError:
-            raise IndexFormatError(f"{folder}: missing file {name}; the index is damaged") from None
-        if size != meta.get("bytes"):
-            raise IndexFormatError(f"{p}: size {size} != {meta.get('bytes')} recorded; the index is damaged")
-        if (verify or name in digest_always) and file_digest(p) != meta.get("xxh3"):
-            raise IndexFormatError(f"{p}: checksum mismatch; the index is damaged")
+    check_file_entries(folder, commit["files"], verify, digest_always, f"commit {commit['generation']}")
 
 
 def describe(folder: Path, names) -> dict[str, dict]:

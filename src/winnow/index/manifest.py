@@ -71,16 +71,44 @@ def folder_manifest(folder: Path) -> dict | None:
     return manifest
 
 
-def check_folder(folder: Path) -> None:
-    """Refuse a folder that is not a winnow sparse index of this format version."""
+def check_folder(folder: Path, fmt: str = FORMAT, version: int = FORMAT_VERSION, kind: str = "sparse") -> dict:
+    """The ``manifest.json`` of a winnow index folder of format ``fmt``, version ``version``.
+
+    Raises:
+        IndexFormatError: no manifest, a damaged one, another format or another version.
+    """
     manifest = folder_manifest(folder)
     if manifest is None:
         raise IndexFormatError(f"{folder}: not a winnow index (no {MANIFEST})")
-    if manifest.get("format") != FORMAT:
-        raise IndexFormatError(f"{folder / MANIFEST}: not a winnow sparse index (format {manifest.get('format')!r})")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format") != fmt:
+        raise IndexFormatError(f"{folder / MANIFEST}: not a winnow {kind} index (format {manifest.get('format')!r})")
+    if manifest.get("format_version") != version:
         raise IndexFormatError(f"{folder / MANIFEST}: format version {manifest.get('format_version')!r} is not "
-                               f"supported by this winnow (reads version {FORMAT_VERSION}); rebuild the index")
+                               f"supported by this winnow (reads version {version}); rebuild the index")
+    return manifest
+
+
+def check_file_entries(folder: Path, files: dict, verify: bool, digest_always: frozenset[str] = frozenset(),
+                       where: str = MANIFEST) -> None:
+    """Check that every file of ``files`` (``{name: {"bytes", "xxh3"}}``, as ``where`` lists them) exists
+    under ``folder`` with its recorded size, and its checksum with ``verify`` or when in ``digest_always``.
+
+    Raises:
+        IndexFormatError: a bad entry, or a missing, resized or altered file.
+    """
+    for name, meta in files.items():
+        parts = Path(name).parts
+        if not parts or Path(name).is_absolute() or ".." in parts or not isinstance(meta, dict):
+            raise IndexFormatError(f"{folder}: {where} names a bad file entry {name!r}")
+        p = folder / name
+        try:
+            size = p.stat().st_size
+        except OSError:
+            raise IndexFormatError(f"{folder}: missing file {name}; the index is damaged") from None
+        if size != meta.get("bytes"):
+            raise IndexFormatError(f"{p}: size {size} != {meta.get('bytes')} recorded; the index is damaged")
+        if (verify or name in digest_always) and file_digest(p) != meta.get("xxh3"):
+            raise IndexFormatError(f"{p}: checksum mismatch; the index is damaged")
 
 
 def read_manifest(folder: str | Path, verify: bool = True) -> dict:
