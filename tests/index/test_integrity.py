@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -57,14 +59,21 @@ def index_files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file())
 
 
+@contextmanager
+def damageable_copy(source: Path) -> Iterator[tuple[Path, set[str]]]:
+    """A scratch copy of the index ``source`` and the names of the files its reader opens (the
+    newest commit's files, the manifest and that commit)."""
+    with scratch() as tmp:
+        path = Path(tmp) / "ix"
+        shutil.copytree(source, path)
+        yield path, set(newest_commit(path)["files"]) | {"manifest.json", "commit-2.json"}
+
+
 def test_every_flipped_byte_is_refused_or_answers_identically(pristine):
     """Damage fuzz: each byte of each file flipped in turn. With verify=True every flip is refused;
     without, a flip is refused or gives the same answers, except in the files only checksums guard."""
     source, expected = pristine
-    with scratch() as tmp:
-        path = Path(tmp) / "ix"
-        shutil.copytree(source, path)
-        named = set(newest_commit(path)["files"]) | {"manifest.json", "commit-2.json"}
+    with damageable_copy(source) as (path, named):
         for f in index_files(path):
             data = f.read_bytes()
             rel = f.relative_to(path).as_posix()
@@ -85,10 +94,7 @@ def test_every_flipped_byte_is_refused_or_answers_identically(pristine):
 
 def test_truncated_deleted_and_extra_files(pristine):
     source, expected = pristine
-    with scratch() as tmp:
-        path = Path(tmp) / "ix"
-        shutil.copytree(source, path)
-        named = set(newest_commit(path)["files"]) | {"manifest.json", "commit-2.json"}
+    with damageable_copy(source) as (path, named):
         for f in index_files(path):
             data = f.read_bytes()
             rel = f.relative_to(path).as_posix()
