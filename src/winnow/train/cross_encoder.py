@@ -11,8 +11,9 @@ the model scores every ``(query, document)`` pair and minimises either
 * ``pointwise``: binary cross-entropy with label 1 for the positive and 0 for the negatives
   (monoBERT, Nogueira and Cho 2019).
 
-AdamW, linear warm-up then linear decay, gradient accumulation and a seed. The output folder is
-a sequence-classification model in the sentence-transformers ``CrossEncoder`` layout
+AdamW, linear warm-up then linear decay, gradient accumulation and a seed, in the loop of
+:mod:`~winnow.train.trainer`. The output folder is a sequence-classification model in the
+sentence-transformers ``CrossEncoder`` layout
 (``config.json`` names the activation, the tokenizer carries the maximum length), so both
 :class:`~winnow.rerank.cross_encoder.CrossEncoderReranker` and
 ``sentence_transformers.CrossEncoder`` load it and give the same scores.
@@ -30,13 +31,12 @@ from typing import Callable
 
 import numpy as np
 
-from winnow.errors import MissingExtraError, WinnowError
+from winnow.errors import WinnowError, require
 from winnow.train.candidates import TrainingSet, mine_candidates
 
 logger = logging.getLogger(__name__)
 
 REPORT_FILE = "training.json"
-LOG_EVERY = 10
 LOSSES = ("listwise", "pointwise")
 # Raw logits, not a sigmoid: a float32 sigmoid saturates to 1.0 for logits above ~17, which
 # would tie the best documents of a ranking.
@@ -76,9 +76,10 @@ class CrossEncoderConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("steps", "queries_per_step", "accumulation", "max_length"):
+        for name in ("queries_per_step", "max_length"):
             if getattr(self, name) < 1:
                 raise WinnowError(f"training option {name} must be at least 1, got {getattr(self, name)}")
+        self.trainer()  # refuses bad optimiser settings
         if self.queries_per_step % self.accumulation:
             raise WinnowError(f"queries_per_step ({self.queries_per_step}) must be a multiple of "
                               f"accumulation ({self.accumulation})")
@@ -87,8 +88,12 @@ class CrossEncoderConfig:
                               f"got candidates={self.candidates}, depth={self.depth}")
         if self.loss not in LOSSES:
             raise WinnowError(f"unknown loss {self.loss!r}; expected one of {', '.join(LOSSES)}")
-        if self.learning_rate <= 0 or not 0 <= self.warmup < 1 or self.weight_decay < 0:
-            raise WinnowError("learning_rate must be > 0, warmup in [0, 1) and weight_decay >= 0")
+
+    def trainer(self):
+        from winnow.train.trainer import TrainerConfig
+
+        return TrainerConfig(steps=self.steps, accumulation=self.accumulation, learning_rate=self.learning_rate,
+                             warmup=self.warmup, weight_decay=self.weight_decay, device="cpu", seed=self.seed)
 
 
 def ranking_loss(logits, loss: str):
@@ -112,22 +117,20 @@ def train_cross_encoder(beir_dir: str | Path, out_dir: str | Path, config: Cross
     """Train on one split of a BEIR folder, save the model into ``out_dir``; return the report.
 
     The report (also saved as ``training.json``) holds the configuration, the data sizes, the
-    seconds taken and every ``LOG_EVERY`` steps the mean loss and the learning rate.
+    seconds taken and, every :data:`~winnow.train.trainer.LOG_EVERY` steps, the mean loss and the
+    learning rate.
 
     Raises:
         WinnowError: when fewer training queries than ``queries_per_step`` have enough candidates.
         MissingExtraError: without torch and transformers.
     """
-    try:
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
-    except ImportError as exc:
-        raise MissingExtraError("torch", "train") from exc
+    torch = require("torch", "train")
+    transformers = require("transformers", "train")
     from winnow.encode.model_layout import resolve_model
+    from winnow.train.trainer import fit
 
     started = time.perf_counter()
-    rng = np.random.default_rng(config.seed)
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.seed)  # the fresh head's weights
     train = mine_candidates(beir_dir, split, config.depth)
     examples = [e for e in train.examples if len(e.doc_ids) >= config.candidates]
     if len(examples) < config.queries_per_step:
@@ -136,41 +139,22 @@ def train_cross_encoder(beir_dir: str | Path, out_dir: str | Path, config: Cross
     train = TrainingSet(examples, train.texts)
 
     base = resolve_model(config.base)
-    tokenizer = AutoTokenizer.from_pretrained(str(base))
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(base), num_labels=1, ignore_mismatched_sizes=True).float().train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    schedule = get_linear_schedule_with_warmup(optimizer, round(config.warmup * config.steps), config.steps)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(base))
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(
+        str(base), num_labels=1, ignore_mismatched_sizes=True).float()
     micro = config.queries_per_step // config.accumulation
-    history, window = [], []
-    for step in range(1, config.steps + 1):
-        batch = rng.choice(len(examples), config.queries_per_step, replace=False)
-        optimizer.zero_grad()
-        total = 0.0
-        for start in range(0, len(batch), micro):
-            queries, docs = [], []
-            for i in batch[start:start + micro]:
-                chosen = _sample_candidates(examples[i], config.candidates, rng)
-                queries += [examples[i].query] * config.candidates
-                docs += [train.texts[examples[i].doc_ids[j]] for j in chosen]
-            inputs = tokenizer(queries, docs, padding=True, truncation="longest_first",
-                               max_length=config.max_length, return_tensors="pt")
-            logits = model(**inputs).logits.view(-1, config.candidates)
-            loss = ranking_loss(logits, config.loss) / config.accumulation
-            loss.backward()
-            total += loss.item()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        window.append(total)
-        if step % LOG_EVERY == 0 or step == config.steps:
-            entry = {"step": step, "loss": float(np.mean(window)), "lr": schedule.get_last_lr()[0]}
-            history.append(entry)
-            window = []
-            logger.info("step %(step)d: loss %(loss).4f lr %(lr).2e", entry)
-        if progress:
-            progress(step, history[-1] if history else {})
 
+    def micro_loss(rng, step: int):
+        queries, docs = [], []
+        for i in rng.choice(len(examples), micro, replace=False):
+            chosen = _sample_candidates(examples[i], config.candidates, rng)
+            queries += [examples[i].query] * config.candidates
+            docs += [train.texts[examples[i].doc_ids[j]] for j in chosen]
+        inputs = tokenizer(queries, docs, padding=True, truncation="longest_first", max_length=config.max_length,
+                           return_tensors="pt")
+        return ranking_loss(model(**inputs).logits.view(-1, config.candidates), config.loss), {}
+
+    history = fit(model, config.trainer(), micro_loss, progress=progress).history
     save_cross_encoder(model.eval(), tokenizer, out_dir, config.max_length)
     report = {"config": dataclasses.asdict(config), "beir": str(beir_dir), "split": split,
               "queries": len(examples), "documents": len(train.texts),
