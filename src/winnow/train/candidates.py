@@ -32,6 +32,21 @@ class TrainingSet:
     texts: dict[str, str]
 
 
+def check_sampling(queries_per_step: int, accumulation: int, candidates: int, depth: int) -> None:
+    """Refuse settings that cannot give every query of a step one positive and ``candidates - 1``
+    of its ``depth`` mined negatives, or cannot split a step's queries into ``accumulation`` equal
+    micro-batches.
+
+    Raises:
+        WinnowError: naming the settings to change.
+    """
+    if candidates < 2 or depth < candidates - 1:
+        raise WinnowError(f"training needs candidates >= 2 and depth >= candidates - 1, "
+                          f"got candidates={candidates}, depth={depth}")
+    if queries_per_step % accumulation:
+        raise WinnowError(f"queries_per_step ({queries_per_step}) must be a multiple of accumulation ({accumulation})")
+
+
 def mine_candidates(beir_dir: str | Path, split: str = "train", depth: int = 30) -> TrainingSet:
     """Judged positives plus the BM25 top-``depth`` of each query of ``split``.
 

@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 
 from winnow.errors import WinnowError, require
-from winnow.train.candidates import TrainingSet, mine_candidates
+from winnow.train.candidates import TrainingSet, check_sampling, mine_candidates
 
 logger = logging.getLogger(__name__)
 
@@ -80,12 +80,7 @@ class CrossEncoderConfig:
             if getattr(self, name) < 1:
                 raise WinnowError(f"training option {name} must be at least 1, got {getattr(self, name)}")
         self.trainer()  # refuses bad optimiser settings
-        if self.queries_per_step % self.accumulation:
-            raise WinnowError(f"queries_per_step ({self.queries_per_step}) must be a multiple of "
-                              f"accumulation ({self.accumulation})")
-        if self.candidates < 2 or self.depth < self.candidates - 1:
-            raise WinnowError(f"training needs candidates >= 2 and depth >= candidates - 1, "
-                              f"got candidates={self.candidates}, depth={self.depth}")
+        check_sampling(self.queries_per_step, self.accumulation, self.candidates, self.depth)
         if self.loss not in LOSSES:
             raise WinnowError(f"unknown loss {self.loss!r}; expected one of {', '.join(LOSSES)}")
 

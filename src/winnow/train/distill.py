@@ -37,7 +37,7 @@ import numpy as np
 
 from winnow.encode.bm25 import lucene_idf
 from winnow.errors import WinnowError, require
-from winnow.train.candidates import ScoredExample, teacher_example
+from winnow.train.candidates import ScoredExample, check_sampling, teacher_example
 from winnow.types import Qrels, Query, Run
 
 logger = logging.getLogger(__name__)
@@ -120,19 +120,14 @@ class DistillConfig:
         for name in ("queries_per_step", "doc_max_length", "depth", "dev_queries", "pseudo_queries"):
             if getattr(self, name) < 1:
                 raise WinnowError(f"training option {name} must be at least 1, got {getattr(self, name)}")
-        if self.candidates < 2 or self.depth < self.candidates - 1:
-            raise WinnowError(f"training needs candidates >= 2 and depth >= candidates - 1, "
-                              f"got candidates={self.candidates}, depth={self.depth}")
-        if self.queries_per_step % self.accumulation:
-            raise WinnowError(f"queries_per_step ({self.queries_per_step}) must be a multiple of "
-                              f"accumulation ({self.accumulation})")
+        self.trainer()  # refuses bad optimiser settings now, not after the teachers ran
+        check_sampling(self.queries_per_step, self.accumulation, self.candidates, self.depth)
         if min(self.temperature, self.idf_floor) <= 0 or self.flops_weight < 0 or self.false_negative_margin < 0:
             raise WinnowError("temperature and idf_floor must be > 0, flops_weight and false_negative_margin >= 0")
         if not 0 < self.flops_ramp <= 1:
             raise WinnowError(f"flops_ramp must be in (0, 1], got {self.flops_ramp}")
         if self.norm not in NORMS:
             raise WinnowError(f"unknown normalisation {self.norm!r}; choose one of {', '.join(NORMS)}")
-        self.trainer()  # refuses bad optimiser settings now, not after the teachers ran
 
     def trainer(self):
         from winnow.train.trainer import TrainerConfig
