@@ -33,6 +33,7 @@ import numpy as np
 
 from winnow.errors import WinnowError, require
 from winnow.train.candidates import TrainingSet, check_sampling, mine_candidates
+from winnow.train.trainer import check_at_least_one
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +77,7 @@ class CrossEncoderConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("queries_per_step", "max_length"):
-            if getattr(self, name) < 1:
-                raise WinnowError(f"training option {name} must be at least 1, got {getattr(self, name)}")
+        check_at_least_one(self, ("queries_per_step", "max_length"))
         self.trainer()  # refuses bad optimiser settings
         check_sampling(self.queries_per_step, self.accumulation, self.candidates, self.depth)
         if self.loss not in LOSSES:

@@ -38,6 +38,7 @@ import numpy as np
 from winnow.encode.bm25 import lucene_idf
 from winnow.errors import WinnowError, require
 from winnow.train.candidates import ScoredExample, check_sampling, teacher_example
+from winnow.train.trainer import check_at_least_one
 from winnow.types import Qrels, Query, Run
 
 logger = logging.getLogger(__name__)
@@ -117,9 +118,7 @@ class DistillConfig:
 
         if not self.teachers:
             raise WinnowError("distillation needs at least one teacher")
-        for name in ("queries_per_step", "doc_max_length", "depth", "dev_queries", "pseudo_queries"):
-            if getattr(self, name) < 1:
-                raise WinnowError(f"training option {name} must be at least 1, got {getattr(self, name)}")
+        check_at_least_one(self, ("queries_per_step", "doc_max_length", "depth", "dev_queries", "pseudo_queries"))
         self.trainer()  # refuses bad optimiser settings now, not after the teachers ran
         check_sampling(self.queries_per_step, self.accumulation, self.candidates, self.depth)
         if min(self.temperature, self.idf_floor) <= 0 or self.flops_weight < 0 or self.false_negative_margin < 0:

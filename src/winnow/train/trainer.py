@@ -61,9 +61,7 @@ class TrainerConfig:
     checkpoint_every: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("steps", "accumulation"):
-            if getattr(self, name) < 1:
-                raise WinnowError(f"training option {name} must be at least 1, got {getattr(self, name)}")
+        check_at_least_one(self, ("steps", "accumulation"))
         for name in ("eval_every", "patience", "checkpoint_every"):
             if getattr(self, name) < 0:
                 raise WinnowError(f"training option {name} must be >= 0, got {getattr(self, name)}")
@@ -71,6 +69,17 @@ class TrainerConfig:
             raise WinnowError("learning_rate and clip_norm must be > 0, warmup in [0, 1) and weight_decay >= 0")
         if self.device not in ("auto", "cpu", "cuda"):
             raise WinnowError(f"device must be auto, cpu or cuda, got {self.device!r}")
+
+
+def check_at_least_one(config, names: tuple[str, ...]) -> None:
+    """Refuse a training option of ``config`` among ``names`` below 1.
+
+    Raises:
+        WinnowError: naming the option and its value.
+    """
+    for name in names:
+        if getattr(config, name) < 1:
+            raise WinnowError(f"training option {name} must be at least 1, got {getattr(config, name)}")
 
 
 @dataclass
