@@ -14,14 +14,14 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tests.filters.strategies import TYPES, documents, filters, passes
-from tests.filters.test_filtered_search import brute_force, query
+from tests.filters.test_filtered_search import assert_every_strategy_equals_brute_force, query
 from winnow.api import index_corpus
 from winnow.cli.app import app
 from winnow.errors import InputError
 from winnow.filters import parse_filter
 from winnow.filters.fields import parse_declarations
 from winnow.index.writer import open_writer
-from winnow.retrieve.searcher import STRATEGIES, Searcher
+from winnow.retrieve.searcher import Searcher
 from winnow.types import Document
 
 runner = CliRunner()
@@ -169,8 +169,4 @@ def test_filtered_search_over_declared_fields_equals_brute_force(vector_corpus, 
             terms = np.array([t for t, _ in pairs], np.int32)
             weights = np.array([w for _, w in pairs], np.float32)
             keep = everyone & np.array([passes(f, m) for m in metadata])
-            ids, scores = brute_force(rows, n_terms, keep, terms, weights, k)
-            for strategy in STRATEGIES:
-                hits = searcher.search_vector(terms, weights, k, strategy=strategy, filter=f)
-                assert hits.ids == ids, (strategy, str(f))
-                np.testing.assert_array_equal(hits.scores, scores)
+            assert_every_strategy_equals_brute_force(searcher, rows, n_terms, keep, terms, weights, k, f)

@@ -67,6 +67,17 @@ def brute_force(rows, n_terms, keep, terms, weights, k):
     return tuple(str(d) for d in ranked), acc[ranked]
 
 
+def assert_every_strategy_equals_brute_force(searcher, rows, n_terms, keep, terms, weights, k, f) -> tuple:
+    """Each strategy's filtered top-``k`` is the brute-force one over the ``keep`` documents; its ids."""
+    ids, scores = brute_force(rows, n_terms, keep, terms, weights, k)
+    for strategy in STRATEGIES:
+        hits = searcher.search_vector(terms, weights, k, strategy=strategy, filter=f)
+        assert hits.ids == ids, (strategy, str(f))
+        np.testing.assert_array_equal(hits.scores, scores)
+    return ids
+
+
+
 def query(n_terms: int, n_docs: int):
     pairs = st.lists(st.tuples(st.integers(-1, n_terms), st.sampled_from([0.5, 1.0, 3.0])), min_size=1, max_size=4)
     return st.tuples(pairs, st.integers(1, n_docs + 2))
@@ -89,11 +100,7 @@ def test_filtered_search_equals_brute_force(vector_corpus, data, corpus):
                     searcher.search_vector(terms, weights, k, filter=f)
                 continue
             keep = live & np.array([passes(f, m) for m in metadata])
-            ids, scores = brute_force(rows, n_terms, keep, terms, weights, k)
-            for strategy in STRATEGIES:
-                hits = searcher.search_vector(terms, weights, k, strategy=strategy, filter=f)
-                assert hits.ids == ids, (strategy, str(f))
-                np.testing.assert_array_equal(hits.scores, scores)
+            ids = assert_every_strategy_equals_brute_force(searcher, rows, n_terms, keep, terms, weights, k, f)
             batch = searcher.search_vectors([(terms, weights), (terms[:1], weights[:1])], k, filter=str(f))
             assert batch[0].ids == ids
             assert batch[1].ids == brute_force(rows, n_terms, keep, terms[:1], weights[:1], k)[0]
