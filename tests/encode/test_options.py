@@ -24,6 +24,8 @@ def test_unknown_option_lists_the_valid_ones():
         ({"precision": "bfloat16", "backend": "onnx"}, "needs backend=torch"),
         ({"batch_size": "0"}, "at least 1"),
         ({"top_k": "-1"}, ">= 0"),
+        ({"device": "tpu"}, "choose one of cpu, cuda"),
+        ({"device": "cuda", "backend": "onnx"}, "device=cuda needs backend=torch"),
     ],
 )
 def test_bad_values_are_refused(options, message):
@@ -34,6 +36,23 @@ def test_bad_values_are_refused(options, message):
 def test_options_round_trip_through_json():
     options = parse_options({"pooling": "sum", "doc_max_length": "128"})
     assert EncoderOptions(**options.to_json()) == options
+
+
+def test_the_device_is_not_stored_with_the_index():
+    """Where a process runs the model is not a property of the vectors: readers encode on their own."""
+    options = parse_options({"device": "cuda"})
+    assert options.device == "cuda" and "device" not in options.to_json()
+    assert EncoderOptions(**options.to_json()).device == "cpu"
+
+
+def test_cuda_where_torch_sees_none_is_a_clear_error():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    from winnow.encode.torch_backend import torch_device
+
+    with pytest.raises(WinnowError, match="device=cuda, but PyTorch sees no CUDA device"):
+        torch_device(torch, "cuda")
 
 
 @pytest.mark.parametrize("text, value", [("on", True), ("yes", True), ("TRUE", True), ("1", True),

@@ -34,6 +34,19 @@ def test_a_split_without_positives_is_refused(tiny_beir, tmp_path):
         mine_candidates(folder, "train")
 
 
+def test_pseudo_queries_have_their_source_document_as_the_one_positive(tiny_beir):
+    from winnow.corpus.beir import read_corpus
+    from winnow.train.pseudo import pseudo_queries
+
+    train = mine_candidates(tiny_beir, None, depth=5, pseudo=8, seed=3)
+    made = pseudo_queries(read_corpus(tiny_beir / "corpus.jsonl"), 8, 3)
+    assert [e.query for e in train.examples] == [p.text for p in made]
+    for example, query in zip(train.examples, made):
+        assert example.n_positive == 1 and example.doc_ids[0] == query.doc_id
+        assert query.doc_id not in example.doc_ids[1:] and len(example.doc_ids) <= 6
+    assert mine_candidates(tiny_beir, None, depth=5, pseudo=8, seed=3) == train
+
+
 RANKING = Hits.from_scores({"a": 1.0, "pos": 0.8, "b": 0.78, "c": 0.74, "d": 0.5, "e": 0.1}, "q")
 
 

@@ -82,6 +82,15 @@ def test_bad_settings_are_refused(tiny_mlm, overrides, message):
         config(tiny_mlm, **overrides)
 
 
+def test_label_free_training_needs_no_qrels(tiny_mlm, tiny_beir, tmp_path):
+    folder = tmp_path / "beir"
+    folder.mkdir()
+    (folder / "corpus.jsonl").write_bytes((tiny_beir / "corpus.jsonl").read_bytes())
+    report = train_cross_encoder(folder, tmp_path / "ce", config(tiny_mlm, steps=2, pseudo_queries=12), split=None)
+    assert report["split"] is None and 4 <= report["queries"] <= 12
+    assert CrossEncoderReranker(str(tmp_path / "ce")).model.max_length == 48
+
+
 def test_the_cli_trains_and_reports(tiny_mlm, tiny_beir, tmp_path):
     from typer.testing import CliRunner
 

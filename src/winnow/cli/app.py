@@ -513,7 +513,10 @@ def train_cross_encoder(
     corpus: Path = typer.Argument(..., help="BEIR folder whose qrels/<split>.tsv holds the training judgements."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the trained model (CrossEncoder layout)."),
     base: str = typer.Option(..., help="Encoder to start from (folder or Hugging Face id); it gets a new head."),
-    split: str = typer.Option("train", help="Qrels split to train on."),
+    split: str = typer.Option("train", help="Qrels split to train on (ignored with --label-free)."),
+    label_free: bool = typer.Option(False, "--label-free", help="Train on pseudo-queries from the corpus, no qrels."),
+    pseudo_queries: int = typer.Option(4000, help="Pseudo-queries to make (label-free)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
     steps: int = typer.Option(300, help="Optimiser steps."),
     queries_per_step: int = typer.Option(8, help="Queries per optimiser step."),
     accumulation: int = typer.Option(1, help="Micro-batches per step (gradient accumulation)."),
@@ -523,18 +526,18 @@ def train_cross_encoder(
     max_length: int = typer.Option(256, help="Tokens per (query, document) pair."),
     seed: int = typer.Option(0, help="Sampling and initialisation seed."),
 ) -> None:
-    """Fine-tune a cross-encoder reranker on a split's judgements with BM25-mined negatives."""
+    """Fine-tune a cross-encoder reranker on a split's judgements (or pseudo-queries) with BM25-mined negatives."""
     from winnow.train.cross_encoder import CrossEncoderConfig
     from winnow.train.cross_encoder import train_cross_encoder as train_model
 
     config = CrossEncoderConfig(base=base, steps=steps, queries_per_step=queries_per_step, accumulation=accumulation,
                                 candidates=candidates, loss=loss, learning_rate=learning_rate, max_length=max_length,
-                                seed=seed)
+                                seed=seed, pseudo_queries=pseudo_queries, device=device)
     from rich.progress import TextColumn
 
     with _progress("training", TextColumn("{task.fields[info]}")) as bar:
         task = bar.add_task("train", total=steps, info="")
-        report = train_model(corpus, out, config, split=split, progress=lambda step, last: bar.update(
+        report = train_model(corpus, out, config, split=None if label_free else split, progress=lambda step, last: bar.update(
             task, completed=step, info=f"loss {last['loss']:.4f}" if last else ""))
     _console().print(f"trained on {report['queries']:,} queries in {report['seconds']:.0f} s: loss "
                   f"{report['history'][-1]['loss']:.4f} -> {out}")

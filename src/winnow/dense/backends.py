@@ -58,14 +58,18 @@ class TorchDenseBackend:
         normalize: L2-normalise the vectors.
         threads: Intra-op threads (``torch.set_num_threads`` is process-wide).
         precision: ``float32`` or ``bfloat16``.
+        device: ``cpu`` or ``cuda``.
     """
 
     def __init__(self, layout: DenseLayout, modes: tuple[str, ...], normalize: bool, threads: int,
-                 precision: str = "float32"):
+                 precision: str = "float32", device: str = "cpu"):
         torch = require("torch", "torch")
+        from winnow.encode.torch_backend import torch_device
+
         torch.set_num_threads(threads)
         self._torch = torch
-        self.module = load_pooled_model(layout, modes, normalize)
+        self._device = torch_device(torch, device)
+        self.module = load_pooled_model(layout, modes, normalize).to(self._device)
         if precision == "bfloat16":
             self.module = self.module.to(torch.bfloat16)
 
@@ -73,8 +77,8 @@ class TorchDenseBackend:
         """``(batch, dim)`` float32 vectors for int64 ``(batch, tokens)`` inputs."""
         torch = self._torch
         with torch.inference_mode():
-            out = self.module(torch.from_numpy(input_ids), torch.from_numpy(attention_mask), torch.from_numpy(pool_mask))
-        return out.float().numpy()
+            out = self.module(*(torch.from_numpy(a).to(self._device) for a in (input_ids, attention_mask, pool_mask)))
+        return out.float().cpu().numpy()
 
 
 def _fingerprint(folder: Path) -> str:

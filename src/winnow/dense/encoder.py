@@ -106,7 +106,8 @@ class DenseEncoder:
             else:
                 from winnow.dense.backends import TorchDenseBackend
 
-                self._backend = TorchDenseBackend(self.layout, self.pooling, self.normalize, o.n_threads, o.precision)
+                self._backend = TorchDenseBackend(self.layout, self.pooling, self.normalize, o.n_threads, o.precision,
+                                                  o.device)
         return self._backend
 
     def config(self) -> dict:

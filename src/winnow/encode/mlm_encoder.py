@@ -39,7 +39,8 @@ def make_backend(layout: ModelLayout, options: EncoderOptions, pooling: str):
         return OnnxBackend(layout.mlm_dir, pooling, layout.activation, options.n_threads, options.quantize)
     from winnow.encode.torch_backend import TorchBackend
 
-    return TorchBackend(layout.mlm_dir, pooling, layout.activation, options.n_threads, options.precision)
+    return TorchBackend(layout.mlm_dir, pooling, layout.activation, options.n_threads, options.precision,
+                        options.device)
 
 
 def pad_batch(encodings: Sequence) -> tuple[np.ndarray, np.ndarray]:

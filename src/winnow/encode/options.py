@@ -21,6 +21,7 @@ QUANTIZATIONS = ("none", "int8")
 POOLINGS = ("auto", "max", "sum")
 IDF_SOURCES = ("auto", "model", "corpus")
 PRECISIONS = ("float32", "bfloat16")
+DEVICES = ("cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class RuntimeOptions:
         precision: ``float32`` or ``bfloat16`` (torch backend only).
         batch_size: Texts per forward pass.
         threads: Intra-op threads (0: all cores).
+        device: ``cpu`` or ``cuda`` (torch backend only). Where this process runs the model, not a
+            property of the vectors: it is left out of :meth:`to_json`, so an index encoded on a GPU
+            encodes its queries on the CPU unless asked otherwise.
     """
 
     what: ClassVar[str] = "encoder"  # names the options in messages
@@ -42,9 +46,13 @@ class RuntimeOptions:
     precision: str = "float32"
     batch_size: int = 32
     threads: int = 0
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
-        self.check_choices({"backend": BACKENDS, "quantize": QUANTIZATIONS, "precision": PRECISIONS})
+        self.check_choices({"backend": BACKENDS, "quantize": QUANTIZATIONS, "precision": PRECISIONS,
+                            "device": DEVICES})
+        if self.device != "cpu" and self.backend != "torch":
+            raise WinnowError(f"{self.what} option device={self.device} needs backend=torch")
         if self.batch_size < 1:
             raise WinnowError(f"{self.what} option batch_size must be at least 1, got {self.batch_size}")
         if self.threads < 0:
@@ -67,7 +75,9 @@ class RuntimeOptions:
         return cpu_threads(self.threads)
 
     def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        del out["device"]
+        return out
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
+from winnow.encode.options import DEVICES
 from winnow.errors import WinnowError, require
 from winnow.retrieve.retriever import Reranker, Retriever
 from winnow.rerank.hits import fetch_documents, query_texts, reordered
@@ -57,14 +58,18 @@ class CrossEncoderModel:
         label: the logit column that is the score when the model has several labels
             (default 1 for two labels, the "relevant" class).
         threads: intra-op threads (default: all cores).
+        device: ``cpu`` or ``cuda`` (torch backend).
     """
 
     def __init__(self, model: str, backend: str = "torch", max_length: int | None = None,
-                 label: int | None = None, threads: int | None = None):
+                 label: int | None = None, threads: int | None = None, device: str = "cpu"):
         from winnow.encode.model_layout import resolve_model
 
         if backend not in BACKENDS:
             raise WinnowError(f"unknown cross-encoder backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        if device not in DEVICES or (device != "cpu" and backend != "torch"):
+            raise WinnowError(f"cross-encoder option device={device!r}: choose one of {', '.join(DEVICES)} "
+                              "(cuda needs backend=torch)")
         transformers = require("transformers", "torch")
         self.folder = _model_folder(resolve_model(model))
         config = _read_json(self.folder / "config.json")
@@ -82,7 +87,8 @@ class CrossEncoderModel:
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(self.folder))
         self.max_length = max_length or _max_length(self.folder, config, self.tokenizer)
         self.threads = threads or os.cpu_count() or 1
-        self._logits = _torch_logits(self.folder, self.threads) if backend == "torch" else _onnx_logits(self.folder, self.threads)
+        self._logits = (_torch_logits(self.folder, self.threads, device) if backend == "torch"
+                        else _onnx_logits(self.folder, self.threads))
 
     def score(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> np.ndarray:
         """Scores of ``(query, document)`` pairs, float32, in the order given.
@@ -117,14 +123,16 @@ class CrossEncoderReranker(Reranker):
         max_length: tokens per pair (default: read from the model folder).
         label: logit column used as the score for a model with several labels.
         threads: intra-op threads (default: all cores).
+        device: ``cpu`` or ``cuda`` (torch backend).
     """
 
     def __init__(self, model: str, depth: int = 100, batch_size: int = 32, backend: str = "torch",
-                 max_length: int | None = None, label: int | None = None, threads: int | None = None):
+                 max_length: int | None = None, label: int | None = None, threads: int | None = None,
+                 device: str = "cpu"):
         for name, value in (("depth", depth), ("batch_size", batch_size), ("max_length", max_length or 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise WinnowError(f"cross-encoder option {name} must be a positive integer, got {value!r}")
-        self.model = CrossEncoderModel(model, backend, max_length, label, threads)
+        self.model = CrossEncoderModel(model, backend, max_length, label, threads, device)
         self.depth, self.batch_size = depth, batch_size
         self.name = f"rerank:{model}"
 
@@ -197,16 +205,20 @@ def _max_length(folder: Path, config: dict, tokenizer) -> int:
     return int(length)
 
 
-def _torch_logits(folder: Path, threads: int):
+def _torch_logits(folder: Path, threads: int, device: str):
     torch = require("torch", "torch")
     transformers = require("transformers", "torch")
+    from winnow.encode.torch_backend import torch_device
+
     transformers.utils.logging.disable_progress_bar()
     torch.set_num_threads(threads)
-    model = transformers.AutoModelForSequenceClassification.from_pretrained(str(folder)).float().eval()
+    where = torch_device(torch, device)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(str(folder)).float().eval().to(where)
 
     def logits(inputs: dict[str, np.ndarray]) -> np.ndarray:
         with torch.inference_mode():
-            return model(**{k: torch.from_numpy(v) for k, v in inputs.items()}).logits.float().numpy()
+            tensors = {k: torch.from_numpy(v).to(where) for k, v in inputs.items()}
+            return model(**tensors).logits.float().cpu().numpy()
 
     return logits
 

@@ -47,34 +47,48 @@ def check_sampling(queries_per_step: int, accumulation: int, candidates: int, de
         raise WinnowError(f"queries_per_step ({queries_per_step}) must be a multiple of accumulation ({accumulation})")
 
 
-def mine_candidates(beir_dir: str | Path, split: str = "train", depth: int = 30) -> TrainingSet:
-    """Judged positives plus the BM25 top-``depth`` of each query of ``split``.
+def mine_candidates(beir_dir: str | Path, split: str | None = "train", depth: int = 30, pseudo: int = 0,
+                    seed: int = 0) -> TrainingSet:
+    """Positives plus the BM25 top-``depth`` of each query: a split's judged queries, or
+    ``pseudo`` pseudo-queries made from the corpus (:mod:`~winnow.train.pseudo`), each with
+    its source document as the one positive, when ``split`` is ``None``.
 
-    Queries with no positive judgement (grade > 0) are left out: they give the distillation
+    Queries with no positive judgement (grade > 0) are left out: they give the training
     nothing to rank first. The BM25 index is built in a temporary folder and removed.
 
     Raises:
-        WinnowError: when no query of the split has a positive judgement.
+        WinnowError: when no query has a positive.
     """
     import winnow
+    from winnow.corpus.beir import read_corpus
+    from winnow.train.pseudo import pseudo_queries
+    from winnow.types import Query
 
-    data = load_beir(beir_dir, split=split)
+    if split is None:
+        corpus = list(read_corpus(Path(beir_dir) / "corpus.jsonl"))
+        made = pseudo_queries(corpus, pseudo, seed)
+        queries = [Query(p.id, p.text) for p in made]
+        judgements = {p.id: {p.doc_id: 1} for p in made}
+    else:
+        data = load_beir(beir_dir, split=split)
+        queries, judgements, corpus = data.queries, data.qrels.judgements, data.corpus()
     with tempfile.TemporaryDirectory(prefix="winnow-mine-") as tmp:
         winnow.index_corpus(beir_dir, Path(tmp) / "bm25", encoder="bm25", store=False)
-        run = winnow.load_index(Path(tmp) / "bm25").search_batch(data.queries, k=depth)
+        run = winnow.load_index(Path(tmp) / "bm25").search_batch(queries, k=depth)
     examples = []
-    for query in data.queries:
+    for query in queries:
         found = run[query.id]
-        positives = [d for d, grade in data.qrels.judgements[query.id].items() if grade > 0]
+        positives = [d for d, grade in judgements[query.id].items() if grade > 0]
         if not positives:
             continue
         judged = set(positives)
         others = [d for d in found.ids if d not in judged]
         examples.append(Example(query.text, tuple(positives + others), len(positives)))
     if not examples:
-        raise WinnowError(f"{beir_dir}: no query of split {split!r} has a positive judgement")
+        what = f"pseudo-query (of {pseudo})" if split is None else f"query of split {split!r}"
+        raise WinnowError(f"{beir_dir}: no {what} has a positive")
     wanted = {d for e in examples for d in e.doc_ids}
-    texts = {doc.id: doc.full_text for doc in data.corpus() if doc.id in wanted}
+    texts = {doc.id: doc.full_text for doc in corpus if doc.id in wanted}
     # Judged documents missing from the corpus cannot be encoded: drop them.
     examples = [_keep(e, texts) for e in examples]
     return TrainingSet([e for e in examples if e.n_positive and len(e.doc_ids) > 1], texts)

@@ -60,7 +60,9 @@ class CrossEncoderConfig:
         warmup: fraction of the steps of linear warm-up (then linear decay to 0).
         weight_decay: AdamW weight decay.
         max_length: tokens per (query, document) pair, special tokens included.
-        seed: sampling, dropout and head initialisation seed.
+        seed: sampling, dropout, head initialisation and pseudo-query seed.
+        pseudo_queries: pseudo-queries made from the corpus when training without judgements.
+        device: ``auto``, ``cpu`` or ``cuda``.
     """
 
     base: str
@@ -75,9 +77,11 @@ class CrossEncoderConfig:
     weight_decay: float = 0.01
     max_length: int = 256
     seed: int = 0
+    pseudo_queries: int = 4000
+    device: str = "auto"
 
     def __post_init__(self) -> None:
-        check_at_least_one(self, ("queries_per_step", "max_length"))
+        check_at_least_one(self, ("queries_per_step", "max_length", "pseudo_queries"))
         self.trainer()  # refuses bad optimiser settings
         check_sampling(self.queries_per_step, self.accumulation, self.candidates, self.depth)
         if self.loss not in LOSSES:
@@ -87,7 +91,7 @@ class CrossEncoderConfig:
         from winnow.train.trainer import TrainerConfig
 
         return TrainerConfig(steps=self.steps, accumulation=self.accumulation, learning_rate=self.learning_rate,
-                             warmup=self.warmup, weight_decay=self.weight_decay, device="cpu", seed=self.seed)
+                             warmup=self.warmup, weight_decay=self.weight_decay, device=self.device, seed=self.seed)
 
 
 def ranking_loss(logits, loss: str):
@@ -100,15 +104,16 @@ def ranking_loss(logits, loss: str):
     import torch.nn.functional as F
 
     if loss == "listwise":
-        return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long))
+        return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
     labels = torch.zeros_like(logits)
     labels[:, 0] = 1.0
     return F.binary_cross_entropy_with_logits(logits, labels)
 
 
-def train_cross_encoder(beir_dir: str | Path, out_dir: str | Path, config: CrossEncoderConfig, split: str = "train",
-                        progress: Callable[[int, dict], None] | None = None) -> dict:
-    """Train on one split of a BEIR folder, save the model into ``out_dir``; return the report.
+def train_cross_encoder(beir_dir: str | Path, out_dir: str | Path, config: CrossEncoderConfig,
+                        split: str | None = "train", progress: Callable[[int, dict], None] | None = None) -> dict:
+    """Train on one split of a BEIR folder (``None``: on pseudo-queries, no judgements), save the
+    model into ``out_dir``; return the report.
 
     The report (also saved as ``training.json``) holds the configuration, the data sizes, the
     seconds taken and, every :data:`~winnow.train.trainer.LOG_EVERY` steps, the mean loss and the
@@ -121,11 +126,11 @@ def train_cross_encoder(beir_dir: str | Path, out_dir: str | Path, config: Cross
     torch = require("torch", "train")
     transformers = require("transformers", "train")
     from winnow.encode.model_layout import resolve_model
-    from winnow.train.trainer import fit
+    from winnow.train.trainer import device_of, fit
 
     started = time.perf_counter()
     torch.manual_seed(config.seed)  # the fresh head's weights
-    train = mine_candidates(beir_dir, split, config.depth)
+    train = mine_candidates(beir_dir, split, config.depth, config.pseudo_queries, config.seed)
     examples = [e for e in train.examples if len(e.doc_ids) >= config.candidates]
     if len(examples) < config.queries_per_step:
         raise WinnowError(f"{beir_dir}: only {len(examples)} {split} queries have {config.candidates} candidates; "
@@ -136,6 +141,8 @@ def train_cross_encoder(beir_dir: str | Path, out_dir: str | Path, config: Cross
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(base))
     model = transformers.AutoModelForSequenceClassification.from_pretrained(
         str(base), num_labels=1, ignore_mismatched_sizes=True).float()
+    device = torch.device(device_of(config.trainer()))
+    model.to(device)
     micro = config.queries_per_step // config.accumulation
 
     def micro_loss(rng, step: int):
@@ -145,11 +152,11 @@ def train_cross_encoder(beir_dir: str | Path, out_dir: str | Path, config: Cross
             queries += [examples[i].query] * config.candidates
             docs += [train.texts[examples[i].doc_ids[j]] for j in chosen]
         inputs = tokenizer(queries, docs, padding=True, truncation="longest_first", max_length=config.max_length,
-                           return_tensors="pt")
+                           return_tensors="pt").to(device)
         return ranking_loss(model(**inputs).logits.view(-1, config.candidates), config.loss), {}
 
     history = fit(model, config.trainer(), micro_loss, progress=progress).history
-    save_cross_encoder(model.eval(), tokenizer, out_dir, config.max_length)
+    save_cross_encoder(model.cpu().eval(), tokenizer, out_dir, config.max_length)
     report = {"config": dataclasses.asdict(config), "beir": str(beir_dir), "split": split,
               "queries": len(examples), "documents": len(train.texts),
               "seconds": round(time.perf_counter() - started, 1), "history": history}

@@ -281,7 +281,7 @@ def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: Dist
     torch = require("torch", "train")
     from winnow.corpus.beir import read_corpus
     from winnow.train.export import save_inference_free
-    from winnow.train.student import load_student
+    from winnow.train.student import load_student, silence
     from winnow.train.trainer import device_of, fit
 
     started = time.perf_counter()
@@ -341,6 +341,7 @@ def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: Dist
               "resumed_from": result.resumed_from, "seconds": round(time.perf_counter() - started, 1),
               "history": result.history, "evaluations": result.evaluations}
     text = json.dumps(report, indent=2)
+    silence(network, np.flatnonzero(idf == 0))  # no query can match them: training never scored them
     save_inference_free(network.cpu().eval(), tokenizer, idf, out, config.doc_max_length, {REPORT_FILE: text})
     return json.loads(text)
 
@@ -354,11 +355,16 @@ class _Student:
         from winnow.train.losses import flops_penalty
 
         self.network, self.tokenizer, self.config, self.device = network, tokenizer, config, device
-        self.idf = torch.from_numpy(idf).to(device)
+        self.columns = torch.from_numpy(np.flatnonzero(idf > 0)).to(device)
+        self.slot = np.full(len(idf), -1, dtype=np.int64)
+        self.slot[self.columns.cpu().numpy()] = np.arange(len(self.columns))
+        self.idf = torch.from_numpy(idf).to(device)[self.columns]
         self.penalty = flops_penalty(self.idf, config.idf_floor)
 
     def query_ids(self, text: str) -> list[int]:
-        return sorted(set(self.tokenizer(text, add_special_tokens=False)["input_ids"]))
+        """The query's distinct tokens that occur in the corpus, as columns of :meth:`documents`."""
+        slots = self.slot[sorted(set(self.tokenizer(text, add_special_tokens=False)["input_ids"]))]
+        return slots[slots >= 0].tolist()
 
     def queries(self, rows: list[list[int]]):
         import torch
@@ -369,13 +375,13 @@ class _Student:
         return out
 
     def documents(self, texts: list[str]):
-        """``(documents, vocabulary)`` weights: SPLADE max pooling of the MLM logits, as the encoders pool
-        (special tokens get 0 from their pinned bias, :func:`~winnow.train.student.silence_special_tokens`)."""
-        from winnow.encode.pooling import splade_pool
+        """``(documents, corpus tokens)`` weights: SPLADE max pooling of the MLM logits, as the encoders
+        pool, over the vocabulary columns a query can match (tokens of the corpus)."""
+        from winnow.train.pooled_head import pooled_weights
 
         inputs = self.tokenizer(texts, padding=True, truncation=True, max_length=self.config.doc_max_length,
                                 return_tensors="pt").to(self.device)
-        return splade_pool(self.network(**inputs).logits, inputs["attention_mask"], "max", "relu")
+        return pooled_weights(self.network, inputs, self.columns)
 
     def rerank(self, queries: list[Query], pool: dict[str, list[str]], documents: dict, batch: int = 16) -> Run:
         """The student's scores of each query's pool (the teachers' top documents and its positives)."""

@@ -73,13 +73,22 @@ def silence_special_tokens(network, tokenizer) -> None:
     Raises:
         WinnowError: when the model's output layer has no bias.
     """
+    silence(network, tokenizer.all_special_ids)
+
+
+def silence(network, token_ids) -> None:
+    """Pin the output bias of ``token_ids`` at :data:`SILENT`: no document gets weight on them.
+
+    Raises:
+        WinnowError: when the model's output layer has no bias.
+    """
     import torch
 
     bias = getattr(network.get_output_embeddings(), "bias", None)
     if bias is None:
-        raise WinnowError("the student's output layer has no bias to keep special tokens out of documents")
+        raise WinnowError("the student's output layer has no bias to keep tokens out of documents")
     with torch.no_grad():
-        bias[tokenizer.all_special_ids] = SILENT
+        bias[torch.as_tensor(token_ids, dtype=torch.long)] = SILENT
 
 
 def mlm_from_encoder(folder: Path):
