@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--options", default="", help="encoder options, e.g. backend=onnx")
     parser.add_argument("--ann", default="usearch,faiss", help="HNSW graphs to build with the index")
     parser.add_argument("--reference", action="store_true", help="also score sentence-transformers' encoding")
+    parser.add_argument("--reference-device", default="cpu", help="sentence-transformers' device (cpu, cuda)")
     args = parser.parse_args()
 
     from winnow.corpus.beir import load_beir
@@ -60,7 +61,7 @@ def main() -> None:
         if args.reference:
             from sentence_transformers import SentenceTransformer
 
-            model = SentenceTransformer(args.model, device="cpu")
+            model = SentenceTransformer(args.model, device=args.reference_device)
             index = DenseIndex(out)
             texts = [d.full_text for d in data.corpus()]
             start = time.perf_counter()

@@ -131,3 +131,13 @@ def test_float16_index_scores_close_to_float32(tiny_st, tmp_path):
     assert list(half.ids)[:1] == full[:1]
     with pytest.raises(WinnowError, match="keeps no documents"):
         DenseRetriever(tmp_path / "h").documents(["d01"])
+
+
+def test_winnow_eval_scores_a_dense_retriever_beside_bm25(tiny_st, tiny_beir, tmp_path):
+    """A dense system has an index but no sparse query encoder: eval reports no sparsity for it."""
+    from winnow.evaluate import run_experiment
+
+    results = run_experiment(tiny_beir, ["bm25", f"dense:{tiny_st}"], metrics=["ndcg@10"], index_dir=tmp_path)
+    assert [r.run.name for r in results] == ["bm25", f"dense:{tiny_st}"]
+    assert results[0].sparsity is not None and results[1].sparsity is None
+    assert 0 <= results[1].metrics["ndcg@10"] <= 1 and set(results[1].run.qids) == set(results[0].run.qids)

@@ -155,3 +155,20 @@ def test_supervised_training_needs_enough_queries_after_filtering(tiny_mlm, tiny
     with pytest.raises(WinnowError, match="fewer than dev_queries"):
         train_inference_free(tiny_beir, tmp_path / "out", config(tiny_mlm, dev_queries=7), split="test")
     assert not (tmp_path / "out").exists()
+
+
+def test_dev_pools_are_in_document_order_and_unseen_tokens_are_silenced(trained):
+    """A student whose scores tie must not inherit the teachers' order; tokens the corpus never
+    holds (no query can match them) get no document weight in the saved model."""
+    import json
+
+    out, _ = trained
+    prepared = json.loads((out.with_name(out.name + ".work") / "prepared.json").read_text(encoding="utf-8"))
+    assert prepared["dev_pool"] and all(pool == sorted(pool) for pool in prepared["dev_pool"].values())
+    idf = json.loads((out / "idf.json").read_text(encoding="utf-8"))
+    from transformers import AutoTokenizer
+
+    vocab = AutoTokenizer.from_pretrained(str(out)).get_vocab()
+    unseen = [i for t, i in vocab.items() if t not in idf]
+    matrix = document_matrix(out)
+    assert unseen and not matrix[:, unseen].any() and matrix.any()

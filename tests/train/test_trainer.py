@@ -74,8 +74,25 @@ def test_early_stop_keeps_the_best_weights():
     torch.testing.assert_close(network.weight, snapshots[1])
 
 
+def test_the_time_limit_stops_after_the_step_that_spends_it_and_evaluates_there():
+    import time
+
+    network, micro_loss = problem()
+
+    def slow_loss(rng, step):
+        if step == 3:
+            time.sleep(0.3)
+        return micro_loss(rng, step)
+
+    result = fit(network, config(eval_every=10, time_limit=0.2), slow_loss, lambda: 1.0)
+    assert result.stopped_at_time_limit and not result.stopped_early and result.steps_done == 3
+    assert [e["step"] for e in result.evaluations] == [0, 3]
+    assert [h["step"] for h in result.history] == [3]  # the partial logging window is kept
+
+
 @pytest.mark.parametrize("overrides, message", [
     ({"steps": 0}, "steps must be at least 1"),
+    ({"time_limit": -1}, "time_limit must be >= 0"),
     ({"warmup": 1.0}, "warmup in"),
     ({"patience": -1}, "patience must be >= 0"),
     ({"device": "tpu"}, "device must be"),

@@ -475,6 +475,7 @@ def train(
     eval_every: int = typer.Option(100, help="Steps between dev evaluations (0: none)."),
     patience: int = typer.Option(0, help="Evaluations without improvement before stopping (0: never)."),
     checkpoint_every: int = typer.Option(100, help="Steps between checkpoints in OUT.work (0: none)."),
+    time_limit: float = typer.Option(0, help="Minutes of optimisation after which training stops (0: none)."),
     resume: bool = typer.Option(False, help="Continue from OUT.work."),
     index_dir: Optional[Path] = typer.Option(None, help="Keep the teachers' indexes here and reuse them."),
     seed: int = typer.Option(0, help="Pseudo-queries, sampling and initialisation seed."),
@@ -488,7 +489,8 @@ def train(
         false_negative_margin=false_negative_margin, dev_queries=dev_queries, steps=steps,
         queries_per_step=queries_per_step, accumulation=accumulation, learning_rate=learning_rate,
         flops_weight=flops_weight, temperature=temperature, doc_max_length=doc_max_length, bf16=bf16, device=device,
-        seed=seed, eval_every=eval_every, patience=patience, checkpoint_every=checkpoint_every)
+        seed=seed, eval_every=eval_every, patience=patience, checkpoint_every=checkpoint_every,
+        time_limit=time_limit * 60)
     from rich.progress import TextColumn
 
     with _progress("training", TextColumn("{task.fields[info]}")) as bar:
@@ -517,6 +519,8 @@ def train_cross_encoder(
     label_free: bool = typer.Option(False, "--label-free", help="Train on pseudo-queries from the corpus, no qrels."),
     pseudo_queries: int = typer.Option(4000, help="Pseudo-queries to make (label-free)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    bf16: bool = typer.Option(False, "--bf16/--no-bf16", help="bfloat16 autocast (pays on GPUs and recent CPUs)."),
+    time_limit: float = typer.Option(0, help="Minutes of optimisation after which training stops (0: none)."),
     steps: int = typer.Option(300, help="Optimiser steps."),
     queries_per_step: int = typer.Option(8, help="Queries per optimiser step."),
     accumulation: int = typer.Option(1, help="Micro-batches per step (gradient accumulation)."),
@@ -532,7 +536,8 @@ def train_cross_encoder(
 
     config = CrossEncoderConfig(base=base, steps=steps, queries_per_step=queries_per_step, accumulation=accumulation,
                                 candidates=candidates, loss=loss, learning_rate=learning_rate, max_length=max_length,
-                                seed=seed, pseudo_queries=pseudo_queries, device=device)
+                                seed=seed, pseudo_queries=pseudo_queries, device=device, bf16=bf16,
+                                time_limit=time_limit * 60)
     from rich.progress import TextColumn
 
     with _progress("training", TextColumn("{task.fields[info]}")) as bar:

@@ -88,7 +88,8 @@ def run_experiment(dataset: str | Path, retrievers: Sequence[str], split: str = 
             system = build(tree, resolver, tuned)
             run, timing = timed_run(system, data.queries, k)
             run = run.renamed(text)
-            sparsity = _sparsity(system, [q.text for q in data.queries]) if hasattr(system, "index") else None
+            sparse = hasattr(system, "index") and callable(getattr(system, "encode", None))
+            sparsity = _sparsity(system, [q.text for q in data.queries]) if sparse else None
             results.append(EvalResult(evaluate(run, data.qrels, metrics), timing.mrt_ms, timing.qps_batch,
                                       len(data.queries), run, sparsity, tuned))
     return results

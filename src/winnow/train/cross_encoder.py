@@ -63,6 +63,8 @@ class CrossEncoderConfig:
         seed: sampling, dropout, head initialisation and pseudo-query seed.
         pseudo_queries: pseudo-queries made from the corpus when training without judgements.
         device: ``auto``, ``cpu`` or ``cuda``.
+        bf16: bfloat16 autocast in the forward pass.
+        time_limit: seconds of optimisation after which training stops (0: none).
     """
 
     base: str
@@ -79,6 +81,8 @@ class CrossEncoderConfig:
     seed: int = 0
     pseudo_queries: int = 4000
     device: str = "auto"
+    bf16: bool = False
+    time_limit: float = 0.0
 
     def __post_init__(self) -> None:
         check_at_least_one(self, ("queries_per_step", "max_length", "pseudo_queries"))
@@ -91,7 +95,8 @@ class CrossEncoderConfig:
         from winnow.train.trainer import TrainerConfig
 
         return TrainerConfig(steps=self.steps, accumulation=self.accumulation, learning_rate=self.learning_rate,
-                             warmup=self.warmup, weight_decay=self.weight_decay, device=self.device, seed=self.seed)
+                             warmup=self.warmup, weight_decay=self.weight_decay, device=self.device, seed=self.seed,
+                             bf16=self.bf16, time_limit=self.time_limit)
 
 
 def ranking_loss(logits, loss: str):
@@ -153,7 +158,7 @@ def train_cross_encoder(beir_dir: str | Path, out_dir: str | Path, config: Cross
             docs += [train.texts[examples[i].doc_ids[j]] for j in chosen]
         inputs = tokenizer(queries, docs, padding=True, truncation="longest_first", max_length=config.max_length,
                            return_tensors="pt").to(device)
-        return ranking_loss(model(**inputs).logits.view(-1, config.candidates), config.loss), {}
+        return ranking_loss(model(**inputs).logits.float().view(-1, config.candidates), config.loss), {}
 
     history = fit(model, config.trainer(), micro_loss, progress=progress).history
     save_cross_encoder(model.cpu().eval(), tokenizer, out_dir, config.max_length)

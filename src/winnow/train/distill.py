@@ -83,6 +83,7 @@ class DistillConfig:
         eval_every: steps between dev evaluations (0: only the final model is kept).
         patience: evaluations without improvement before stopping (0: never).
         checkpoint_every: steps between checkpoints (0: none).
+        time_limit: seconds of optimisation after which training stops (0: none).
     """
 
     student: str
@@ -112,6 +113,7 @@ class DistillConfig:
     eval_every: int = 100
     patience: int = 0
     checkpoint_every: int = 100
+    time_limit: float = 0.0
 
     def __post_init__(self) -> None:
         from winnow.fuse.normalize import NORMS
@@ -134,7 +136,7 @@ class DistillConfig:
         return TrainerConfig(steps=self.steps, accumulation=self.accumulation, learning_rate=self.learning_rate,
                              warmup=self.warmup, bf16=self.bf16, device=self.device, seed=self.seed,
                              eval_every=self.eval_every, patience=self.patience,
-                             checkpoint_every=self.checkpoint_every)
+                             checkpoint_every=self.checkpoint_every, time_limit=self.time_limit)
 
 
 @dataclass(frozen=True)
@@ -251,8 +253,10 @@ def prepare(beir_dir: str | Path, config: DistillConfig, split: str | None, dev_
     if len(examples) < config.queries_per_step:
         raise WinnowError(f"{beir_dir}: only {len(examples)} training queries keep {config.candidates - 1} negatives "
                           f"after filtering; lower candidates, raise depth or make more queries")
-    pool = {q.id: list(dict.fromkeys([*fused[q.id].ids[:config.depth],
-                                      *[d for d in dev_qrels[q.id] if d in documents]])) for q in dev}
+    # The teachers' top documents alone, in document-id order: a pool holding every judged
+    # positive, or in the teachers' order, gives a student that lost its weights (all scores
+    # tied) a high dev score.
+    pool = {q.id: sorted(fused[q.id].ids[:config.depth]) for q in dev}
     report = {**about, "teachers": scores, "teacher_seconds": round(seconds, 1), "examples": len(examples),
               "dropped_queries": dropped}
     return Prepared(examples, dev, dev_qrels, pool, report)
@@ -338,6 +342,8 @@ def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: Dist
               **prepared.report, "documents": len(documents),
               "student_start": result.evaluations[0]["score"] if result.evaluations else None,
               "best_step": result.best_step, "best_dev": result.best_score, "stopped_early": result.stopped_early,
+              "stopped_at_time_limit": result.stopped_at_time_limit,
+              "steps_done": result.steps_done,
               "resumed_from": result.resumed_from, "seconds": round(time.perf_counter() - started, 1),
               "history": result.history, "evaluations": result.evaluations}
     text = json.dumps(report, indent=2)
@@ -384,7 +390,7 @@ class _Student:
         return pooled_weights(self.network, inputs, self.columns)
 
     def rerank(self, queries: list[Query], pool: dict[str, list[str]], documents: dict, batch: int = 16) -> Run:
-        """The student's scores of each query's pool (the teachers' top documents and its positives)."""
+        """The student's scores of each query's pool (the teachers' top documents)."""
         ids = list(dict.fromkeys(d for q in queries for d in pool[q.id]))
         row = {d: i for i, d in enumerate(ids)}
         matrix = self.queries([self.query_ids(q.text) for q in queries])

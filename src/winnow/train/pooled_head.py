@@ -46,10 +46,10 @@ def _autograd_function():
                 if active.numel() == 0:
                     continue
                 g, tokens = grad[d, active].unsqueeze(1), winners[d, active]
-                if grad_hidden is not None:
-                    grad_hidden[d].index_add_(0, tokens, g * weight[active])
+                if grad_hidden is not None:  # dtypes differ under autocast: sum in each gradient's own
+                    grad_hidden[d].index_add_(0, tokens, (g * weight[active]).to(hidden.dtype))
                 if grad_weight is not None:
-                    grad_weight.index_add_(0, active, g * hidden[d, tokens])
+                    grad_weight.index_add_(0, active, (g * hidden[d, tokens]).to(weight.dtype))
             return grad_hidden, grad_weight, None
 
     return MaxPooledLogits

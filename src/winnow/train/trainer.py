@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -45,6 +46,9 @@ class TrainerConfig:
         eval_every: steps between evaluations (0: never evaluate).
         patience: evaluations without improvement before stopping (0: never stop early).
         checkpoint_every: steps between checkpoints (0: none).
+        time_limit: seconds after which training stops at the end of the step, evaluated and
+            checkpointed as an early stop is (0: none); the learning-rate schedule is still that of
+            ``steps``.
     """
 
     steps: int = 1000
@@ -59,10 +63,11 @@ class TrainerConfig:
     eval_every: int = 0
     patience: int = 0
     checkpoint_every: int = 0
+    time_limit: float = 0.0
 
     def __post_init__(self) -> None:
         check_at_least_one(self, ("steps", "accumulation"))
-        for name in ("eval_every", "patience", "checkpoint_every"):
+        for name in ("eval_every", "patience", "checkpoint_every", "time_limit"):
             if getattr(self, name) < 0:
                 raise WinnowError(f"training option {name} must be >= 0, got {getattr(self, name)}")
         if self.learning_rate <= 0 or not 0 <= self.warmup < 1 or self.weight_decay < 0 or self.clip_norm <= 0:
@@ -91,7 +96,9 @@ class FitResult:
     best_step: int | None = None
     best_score: float | None = None
     stopped_early: bool = False
+    stopped_at_time_limit: bool = False
     resumed_from: int | None = None
+    steps_done: int = 0
 
 
 def device_of(config: TrainerConfig) -> str:
@@ -119,6 +126,7 @@ def fit(network, config: TrainerConfig, micro_loss: Callable, evaluate: Callable
     Returns:
         The history; the network holds the best evaluated weights (the last ones without ``evaluate``).
     """
+    started = time.perf_counter()
     torch = require("torch", "train")
     transformers = require("transformers", "train")
     from winnow.fsutil import replacing
@@ -176,18 +184,22 @@ def fit(network, config: TrainerConfig, micro_loss: Callable, evaluate: Callable
         torch.nn.utils.clip_grad_norm_(network.parameters(), config.clip_norm)
         optimizer.step()
         schedule.step()
+        result.steps_done = step
+        out_of_time = bool(config.time_limit) and time.perf_counter() - started > config.time_limit
+        due = bool(config.eval_every) and (step % config.eval_every == 0 or out_of_time)
         window.append(logs)
-        if step % LOG_EVERY == 0 or step == config.steps:
+        if step % LOG_EVERY == 0 or step == config.steps or out_of_time:
             entry = {"step": step, **{k: float(np.mean([w[k] for w in window])) for k in window[0]},
                      "lr": schedule.get_last_lr()[0]}
             result.history.append(entry)
             window = []
             logger.info("step %d: %s", step, ", ".join(f"{k} {v:.4g}" for k, v in entry.items() if k != "step"))
-        stop = evaluate is not None and config.eval_every and step % config.eval_every == 0 and score(step)
+        stop = evaluate is not None and due and score(step)
         if progress:
             last = result.history[-1] if result.history else {}
             progress(step, {**last, **({"dev": result.evaluations[-1]["score"]} if result.evaluations else {})})
-        if path is not None and config.checkpoint_every and (step % config.checkpoint_every == 0 or stop):
+        if path is not None and config.checkpoint_every and (step % config.checkpoint_every == 0 or stop
+                                                             or out_of_time):
             path.parent.mkdir(parents=True, exist_ok=True)
             state = {"network": network.state_dict(), "optimizer": optimizer.state_dict(),
                      "schedule": schedule.state_dict(), "rng": rng.bit_generator.state,
@@ -198,6 +210,10 @@ def fit(network, config: TrainerConfig, micro_loss: Callable, evaluate: Callable
         if stop:
             result.stopped_early = True
             logger.info("stopping early at step %d: no dev improvement in %d evaluations", step, config.patience)
+            break
+        if out_of_time:
+            result.stopped_at_time_limit = True
+            logger.info("stopping at step %d: the time limit of %.0f s is spent", step, config.time_limit)
             break
     if best_state is not None:
         network.load_state_dict(best_state)
