@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +33,26 @@ def test_several_systems_share_queries_and_indexes(tiny_beir, tmp_path):
     assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 2
     assert results[2].tuned and all(set(r.run.qids) == set(results[0].run.qids) for r in results)
     assert results[2].metrics["ndcg@10"] >= min(r.metrics["ndcg@10"] for r in results[:2]) - 1e-9
+
+
+def _ensure_after(start: float, root: str, corpus: str) -> tuple[str, float]:
+    import time
+
+    from winnow.evaluate.cache import IndexCache
+
+    time.sleep(max(0.0, start - time.time()))
+    folder = IndexCache(Path(root)).ensure(corpus, "bm25")
+    return str(folder), (folder / "manifest.json").stat().st_mtime
+
+
+def test_processes_sharing_a_cache_wait_for_one_build_and_reuse_it(tiny_beir, tmp_path):
+    """Parallel jobs with one --index-dir: the second waits for the first's build instead of failing."""
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    start = time.time() + 2.0
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        built = list(pool.map(_ensure_after, [start] * 4, [str(tmp_path)] * 4, [str(tiny_beir / "corpus.jsonl")] * 4))
+    assert len(set(built)) == 1  # one folder, written once: every process saw the same manifest
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == [Path(built[0][0]).name]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -51,14 +52,37 @@ class IndexCache:
         folder = self.folder(identity, spec)
         source = folder.with_name(folder.name + ".source.json")
         recorded = {"corpus": identity, "spec": spec}
-        if folder.is_dir() and source.is_file():
-            try:
-                if json.loads(source.read_text(encoding="utf-8")) == recorded:
-                    return folder
-            except (ValueError, UnicodeDecodeError):
-                pass
+        if _records(source, recorded) and folder.is_dir():
+            return folder
         self.root.mkdir(parents=True, exist_ok=True)
-        source.unlink(missing_ok=True)
-        index_corpus(corpus_path, folder, encoder=spec, progress=progress)
-        write_atomic(source, json.dumps(recorded, indent=1).encode("utf-8"))
+        with _one_builder(folder.with_name(folder.name + ".lock")):
+            if _records(source, recorded) and folder.is_dir():  # another process built it meanwhile
+                return folder
+            source.unlink(missing_ok=True)
+            index_corpus(corpus_path, folder, encoder=spec, progress=progress)
+            write_atomic(source, json.dumps(recorded, indent=1).encode("utf-8"))
         return folder
+
+
+def _records(source: Path, recorded: dict) -> bool:
+    try:
+        return json.loads(source.read_text(encoding="utf-8")) == recorded
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+
+
+@contextmanager
+def _one_builder(path: Path):
+    """Hold an exclusive advisory lock on ``path``: processes sharing a cache wait for the one that
+    builds an index, then reuse it (no locking where ``fcntl`` is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
