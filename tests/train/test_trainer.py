@@ -74,6 +74,17 @@ def test_early_stop_keeps_the_best_weights():
     torch.testing.assert_close(network.weight, snapshots[1])
 
 
+def test_keep_best_off_ends_with_the_last_weights_and_still_reports_the_best():
+    network, micro_loss = problem()
+    scores = iter([0.1, 0.5, 0.4, 0.3])
+    result = fit(network, config(steps=6, eval_every=2, keep_best=False), micro_loss, lambda: next(scores))
+    last = network.weight.detach().clone()
+    assert result.best_step == 2 and [e["step"] for e in result.evaluations] == [0, 2, 4, 6]
+    again, micro_loss = problem()
+    fit(again, config(steps=6), micro_loss)  # the same batches, no evaluations
+    torch.testing.assert_close(last, again.weight.detach())
+
+
 def test_the_time_limit_stops_after_the_step_that_spends_it_and_evaluates_there():
     import time
 

@@ -476,6 +476,8 @@ def train(
     patience: int = typer.Option(0, help="Evaluations without improvement before stopping (0: never)."),
     checkpoint_every: int = typer.Option(100, help="Steps between checkpoints in OUT.work (0: none)."),
     time_limit: float = typer.Option(0, help="Minutes of optimisation after which training stops (0: none)."),
+    keep: str = typer.Option("auto", help="Weights to save: best (dev score), last, or auto (best with judged "
+                             "dev queries, last with pseudo-queries)."),
     resume: bool = typer.Option(False, help="Continue from OUT.work."),
     index_dir: Optional[Path] = typer.Option(None, help="Keep the teachers' indexes here and reuse them."),
     seed: int = typer.Option(0, help="Pseudo-queries, sampling and initialisation seed."),
@@ -490,7 +492,7 @@ def train(
         queries_per_step=queries_per_step, accumulation=accumulation, learning_rate=learning_rate,
         flops_weight=flops_weight, temperature=temperature, doc_max_length=doc_max_length, bf16=bf16, device=device,
         seed=seed, eval_every=eval_every, patience=patience, checkpoint_every=checkpoint_every,
-        time_limit=time_limit * 60)
+        time_limit=time_limit * 60, keep=keep)
     from rich.progress import TextColumn
 
     with _progress("training", TextColumn("{task.fields[info]}")) as bar:

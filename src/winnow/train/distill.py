@@ -84,6 +84,9 @@ class DistillConfig:
         patience: evaluations without improvement before stopping (0: never).
         checkpoint_every: steps between checkpoints (0: none).
         time_limit: seconds of optimisation after which training stops (0: none).
+        keep: ``best`` (the best dev score's weights), ``last``, or ``auto``: best with judged
+            queries, last without (held-out pseudo-queries, which the start model already matches
+            lexically, judge a model poorly; their scores are still reported).
     """
 
     student: str
@@ -114,6 +117,7 @@ class DistillConfig:
     patience: int = 0
     checkpoint_every: int = 100
     time_limit: float = 0.0
+    keep: str = "auto"
 
     def __post_init__(self) -> None:
         from winnow.fuse.normalize import NORMS
@@ -127,13 +131,17 @@ class DistillConfig:
             raise WinnowError("temperature and idf_floor must be > 0, flops_weight and false_negative_margin >= 0")
         if not 0 < self.flops_ramp <= 1:
             raise WinnowError(f"flops_ramp must be in (0, 1], got {self.flops_ramp}")
+        if self.keep not in ("auto", "best", "last"):
+            raise WinnowError(f"keep must be auto, best or last, got {self.keep!r}")
         if self.norm not in NORMS:
             raise WinnowError(f"unknown normalisation {self.norm!r}; choose one of {', '.join(NORMS)}")
 
-    def trainer(self):
+    def trainer(self, labelled: bool = True):
+        """The optimisation settings; ``labelled``: the dev queries are judged ones (``keep="auto"``)."""
         from winnow.train.trainer import TrainerConfig
 
-        return TrainerConfig(steps=self.steps, accumulation=self.accumulation, learning_rate=self.learning_rate,
+        keep_best = self.keep == "best" or (self.keep == "auto" and labelled)
+        return TrainerConfig(keep_best=keep_best, steps=self.steps, accumulation=self.accumulation, learning_rate=self.learning_rate,
                              warmup=self.warmup, bf16=self.bf16, device=self.device, seed=self.seed,
                              eval_every=self.eval_every, patience=self.patience,
                              checkpoint_every=self.checkpoint_every, time_limit=self.time_limit)
@@ -336,7 +344,7 @@ def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: Dist
         return evaluate(student.rerank(prepared.dev_queries, prepared.dev_pool, documents), prepared.dev_qrels,
                         [DEV_METRIC])[DEV_METRIC]
 
-    result = fit(network, config.trainer(), micro_loss, dev_score if config.eval_every else None, work, resume,
+    result = fit(network, config.trainer(labelled=split is not None or dev_split is not None), micro_loss, dev_score if config.eval_every else None, work, resume,
                  progress)
     report = {"config": dataclasses.asdict(config), "beir": str(beir_dir), "split": split, "dev_split": dev_split,
               **prepared.report, "documents": len(documents),

@@ -49,6 +49,8 @@ class TrainerConfig:
         time_limit: seconds after which training stops at the end of the step, evaluated and
             checkpointed as an early stop is (0: none); the learning-rate schedule is still that of
             ``steps``.
+        keep_best: end with the best evaluated weights; ``False`` keeps the last ones (the
+            evaluations are still made, reported and used for early stopping).
     """
 
     steps: int = 1000
@@ -64,6 +66,7 @@ class TrainerConfig:
     patience: int = 0
     checkpoint_every: int = 0
     time_limit: float = 0.0
+    keep_best: bool = True
 
     def __post_init__(self) -> None:
         check_at_least_one(self, ("steps", "accumulation"))
@@ -124,7 +127,8 @@ def fit(network, config: TrainerConfig, micro_loss: Callable, evaluate: Callable
             and the last dev score.
 
     Returns:
-        The history; the network holds the best evaluated weights (the last ones without ``evaluate``).
+        The history; the network holds the best evaluated weights (the last ones without
+        ``evaluate`` or with ``keep_best`` off).
     """
     started = time.perf_counter()
     torch = require("torch", "train")
@@ -215,6 +219,6 @@ def fit(network, config: TrainerConfig, micro_loss: Callable, evaluate: Callable
             result.stopped_at_time_limit = True
             logger.info("stopping at step %d: the time limit of %.0f s is spent", step, config.time_limit)
             break
-    if best_state is not None:
+    if best_state is not None and config.keep_best:
         network.load_state_dict(best_state)
     return result
