@@ -141,9 +141,9 @@ class DistillConfig:
         from winnow.train.trainer import TrainerConfig
 
         keep_best = self.keep == "best" or (self.keep == "auto" and labelled)
-        return TrainerConfig(keep_best=keep_best, steps=self.steps, accumulation=self.accumulation, learning_rate=self.learning_rate,
-                             warmup=self.warmup, bf16=self.bf16, device=self.device, seed=self.seed,
-                             eval_every=self.eval_every, patience=self.patience,
+        return TrainerConfig(keep_best=keep_best, steps=self.steps, accumulation=self.accumulation,
+                             learning_rate=self.learning_rate, warmup=self.warmup, bf16=self.bf16,
+                             device=self.device, seed=self.seed, eval_every=self.eval_every, patience=self.patience,
                              checkpoint_every=self.checkpoint_every, time_limit=self.time_limit)
 
 
@@ -344,8 +344,8 @@ def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: Dist
         return evaluate(student.rerank(prepared.dev_queries, prepared.dev_pool, documents), prepared.dev_qrels,
                         [DEV_METRIC])[DEV_METRIC]
 
-    result = fit(network, config.trainer(labelled=split is not None or dev_split is not None), micro_loss, dev_score if config.eval_every else None, work, resume,
-                 progress)
+    trainer = config.trainer(labelled=split is not None or dev_split is not None)
+    result = fit(network, trainer, micro_loss, dev_score if config.eval_every else None, work, resume, progress)
     report = {"config": dataclasses.asdict(config), "beir": str(beir_dir), "split": split, "dev_split": dev_split,
               **prepared.report, "documents": len(documents),
               "student_start": result.evaluations[0]["score"] if result.evaluations else None,
