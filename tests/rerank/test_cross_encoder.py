@@ -137,3 +137,12 @@ def test_pipeline_reranks_the_first_stage(tiny_ce, tiny_index, queries):
         assert len(run[qid]) == min(3, len(first[qid]))
         assert run[qid].ids == again[qid].ids[:3]
         assert set(run[qid].ids) <= set(first[qid].ids)
+
+
+@pytest.mark.parametrize("backend, device, message", [
+    ("torch", "tpu", "device='tpu': choose one of cpu, cuda"),
+    ("onnx", "cuda", "device=cuda needs backend=torch"),
+])
+def test_a_device_the_backend_cannot_use_is_refused(tiny_ce, backend, device, message):
+    with pytest.raises(WinnowError, match=message):
+        CrossEncoderReranker(str(tiny_ce), backend=backend, device=device)

@@ -24,6 +24,18 @@ PRECISIONS = ("float32", "bfloat16")
 DEVICES = ("cpu", "cuda")
 
 
+def check_device(what: str, device: str, backend: str) -> None:
+    """Refuse a ``device`` that is not one of :data:`DEVICES`, or a GPU for a backend other than torch.
+
+    Args:
+        what: names the model in messages (``encoder``, ``cross-encoder``, ...).
+    """
+    if device not in DEVICES:
+        raise WinnowError(f"{what} option device={device!r}: choose one of {', '.join(DEVICES)}")
+    if device != "cpu" and backend != "torch":
+        raise WinnowError(f"{what} option device={device} needs backend=torch")
+
+
 @dataclass(frozen=True)
 class RuntimeOptions:
     """How a transformer encoder runs; the first fields of every learned encoder's options.
@@ -49,10 +61,8 @@ class RuntimeOptions:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        self.check_choices({"backend": BACKENDS, "quantize": QUANTIZATIONS, "precision": PRECISIONS,
-                            "device": DEVICES})
-        if self.device != "cpu" and self.backend != "torch":
-            raise WinnowError(f"{self.what} option device={self.device} needs backend=torch")
+        self.check_choices({"backend": BACKENDS, "quantize": QUANTIZATIONS, "precision": PRECISIONS})
+        check_device(self.what, self.device, self.backend)
         if self.batch_size < 1:
             raise WinnowError(f"{self.what} option batch_size must be at least 1, got {self.batch_size}")
         if self.threads < 0:

@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from winnow.encode.options import DEVICES
+from winnow.encode.options import check_device
 from winnow.errors import WinnowError, require
 from winnow.retrieve.retriever import Reranker, Retriever
 from winnow.rerank.hits import fetch_documents, query_texts, reordered
@@ -67,9 +67,7 @@ class CrossEncoderModel:
 
         if backend not in BACKENDS:
             raise WinnowError(f"unknown cross-encoder backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        if device not in DEVICES or (device != "cpu" and backend != "torch"):
-            raise WinnowError(f"cross-encoder option device={device!r}: choose one of {', '.join(DEVICES)} "
-                              "(cuda needs backend=torch)")
+        check_device("cross-encoder", device, backend)
         transformers = require("transformers", "torch")
         self.folder = _model_folder(resolve_model(model))
         config = _read_json(self.folder / "config.json")
