@@ -16,6 +16,7 @@ from winnow.evaluate.cache import IndexCache
 from winnow.evaluate.metrics import DEFAULT_METRICS, evaluate
 from winnow.evaluate.timing import timed_run
 from winnow.pipeline.grammar import OpenOnce, is_reranker, resolve_folder
+from winnow.retrieve.searcher import Searcher
 from winnow.types import Run, SparseBatch
 
 
@@ -88,8 +89,7 @@ def run_experiment(dataset: str | Path, retrievers: Sequence[str], split: str = 
             system = build(tree, resolver, tuned)
             run, timing = timed_run(system, data.queries, k)
             run = run.renamed(text)
-            sparse = hasattr(system, "index") and callable(getattr(system, "encode", None))
-            sparsity = _sparsity(system, [q.text for q in data.queries]) if sparse else None
+            sparsity = _sparsity(system, [q.text for q in data.queries]) if isinstance(system, Searcher) else None
             results.append(EvalResult(evaluate(run, data.qrels, metrics), timing.mrt_ms, timing.qps_batch,
                                       len(data.queries), run, sparsity, tuned))
     return results
