@@ -146,7 +146,8 @@ def train_cross_encoder(beir_dir: str | Path, out_dir: str | Path, config: Cross
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(base))
     model = transformers.AutoModelForSequenceClassification.from_pretrained(
         str(base), num_labels=1, ignore_mismatched_sizes=True).float()
-    device = torch.device(device_of(config.trainer()))
+    trainer = config.trainer()
+    device = torch.device(device_of(trainer))
     model.to(device)
     micro = config.queries_per_step // config.accumulation
 
@@ -160,7 +161,7 @@ def train_cross_encoder(beir_dir: str | Path, out_dir: str | Path, config: Cross
                            return_tensors="pt").to(device)
         return ranking_loss(model(**inputs).logits.float().view(-1, config.candidates), config.loss), {}
 
-    history = fit(model, config.trainer(), micro_loss, progress=progress).history
+    history = fit(model, trainer, micro_loss, progress=progress).history
     save_cross_encoder(model.cpu().eval(), tokenizer, out_dir, config.max_length)
     report = {"config": dataclasses.asdict(config), "beir": str(beir_dir), "split": split,
               "queries": len(examples), "documents": len(train.texts),

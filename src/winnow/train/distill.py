@@ -309,7 +309,8 @@ def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: Dist
         work.mkdir(parents=True, exist_ok=True)
         cached.write_text(prepared.to_json(), encoding="utf-8")
 
-    device = torch.device(device_of(config.trainer()))
+    trainer = config.trainer(labelled=split is not None or dev_split is not None)
+    device = torch.device(device_of(trainer))
     network.to(device)
     vocab = network.get_output_embeddings().weight.shape[0]
     idf = corpus_idf((d.full_text for d in documents.values()), tokenizer, vocab)
@@ -344,7 +345,6 @@ def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: Dist
         return evaluate(student.rerank(prepared.dev_queries, prepared.dev_pool, documents), prepared.dev_qrels,
                         [DEV_METRIC])[DEV_METRIC]
 
-    trainer = config.trainer(labelled=split is not None or dev_split is not None)
     result = fit(network, trainer, micro_loss, dev_score if config.eval_every else None, work, resume, progress)
     report = {"config": dataclasses.asdict(config), "beir": str(beir_dir), "split": split, "dev_split": dev_split,
               **prepared.report, "documents": len(documents),
