@@ -138,7 +138,8 @@ def train_cross_encoder(beir_dir: str | Path, out_dir: str | Path, config: Cross
     train = mine_candidates(beir_dir, split, config.depth, config.pseudo_queries, config.seed)
     examples = [e for e in train.examples if len(e.doc_ids) >= config.candidates]
     if len(examples) < config.queries_per_step:
-        raise WinnowError(f"{beir_dir}: only {len(examples)} {split} queries have {config.candidates} candidates; "
+        kind = "pseudo-" if split is None else f"{split} "
+        raise WinnowError(f"{beir_dir}: only {len(examples)} {kind}queries have {config.candidates} candidates; "
                           f"lower candidates or queries_per_step")
     train = TrainingSet(examples, train.texts)
 
