@@ -56,3 +56,36 @@ def test_processes_sharing_a_cache_wait_for_one_build_and_reuse_it(tiny_beir, tm
         built = list(pool.map(_ensure_after, [start] * 4, [str(tmp_path)] * 4, [str(tiny_beir / "corpus.jsonl")] * 4))
     assert len(set(built)) == 1  # one folder, written once: every process saw the same manifest
     assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == [Path(built[0][0]).name]
+
+
+def test_pipelines_tuned_over_the_same_retrievers_retrieve_each_once(tiny_beir, tmp_path):
+    from winnow.corpus import load_beir
+    from winnow.evaluate.cache import IndexCache
+    from winnow.evaluate.experiment import Resolver
+    from winnow.pipeline.grammar import parse
+    from winnow.pipeline.tune import tune_pipeline
+    from winnow.retrieve.retriever import Retriever
+
+    class Counted(Retriever):
+        def __init__(self, inner, calls):
+            self.inner, self.calls, self.name, self.score_floor = inner, calls, inner.name, inner.score_floor
+
+        def retrieve(self, queries, k, filter=None):
+            self.calls.append(self.name)
+            return self.inner.retrieve(queries, k, filter)
+
+    data = load_beir(tiny_beir, "test")
+    resolver = Resolver(data.corpus_path, IndexCache(tmp_path))
+    calls: list[str] = []
+    opened: dict = {}
+
+    def resolve(atom):
+        return opened.setdefault(atom, Counted(resolver(atom), calls))
+
+    runs: dict = {}
+    tuned = [tune_pipeline(parse(f"{method}(bm25 + bm25:k1=0.9,b=0.4)"), resolve, data.queries, data.qrels, runs=runs)
+             for method in ("zscore", "rrf", "minmax")]
+    assert sorted(calls) == sorted(runs) == ["bm25", "bm25:k1=0.9,b=0.4"]
+    alone = tune_pipeline(parse("rrf(bm25 + bm25:k1=0.9,b=0.4)"), resolve, data.queries, data.qrels)
+    resolver.close()
+    assert alone == tuned[1] and len(calls) == 4

@@ -57,6 +57,40 @@ def test_numbers_give_the_run_ids_give(runs, case, cutoff, data):
         assert want[q].docnos is None
 
 
+@st.composite
+def deep_runs(draw):
+    """2-3 runs of up to 300 hits over 400 documents, best first (one possibly not), sharing part
+    of their documents: fusion reads only the top of such runs when it keeps a few."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    ids = [f"d{i:03d}" for i in rng.permutation(400)]
+    pool = rng.choice(400, int(rng.integers(1, 400)), replace=False)
+    few = draw(st.booleans())  # scores from a few values: ties everywhere
+    runs = []
+    for r in range(draw(st.integers(2, 3))):
+        docnos = rng.permutation(pool)[:int(rng.integers(0, min(300, len(pool)) + 1))]
+        scores = (rng.integers(0, 5, len(docnos)) if few else rng.normal(0, 3, len(docnos))).astype(np.float32)
+        if not (r == 0 and draw(st.booleans()) and draw(st.booleans())):  # now and then one unsorted run
+            scores = -np.sort(-scores)
+        runs.append(Run({"q": Hits(tuple(ids[d] for d in docnos), scores, docnos.astype(np.int64), "q")}, f"r{r}"))
+    return runs
+
+
+@SETTINGS
+@given(deep_runs(), st.sampled_from(CASES), st.integers(1, 20), st.data())
+def test_reading_the_top_of_deep_runs_gives_the_run_reading_all_does(runs, case, cutoff, data):
+    method, params = case
+    if method == "convex":
+        params = {**params, "weights": data.draw(st.lists(st.sampled_from([0.0, 0.2, 0.5, 1.0]),
+                                                          min_size=len(runs), max_size=len(runs)))}
+        if not any(params["weights"]):
+            params["weights"][0] = 1.0
+    floors = [data.draw(st.sampled_from([-20.0, 0.0, 1.0])) for _ in runs]
+    want = fuse(runs, method, floors=floors, cutoff=cutoff, **params)["q"]
+    got = fuse(runs, method, floors=floors, cutoff=cutoff, shared_docnos=True, **params)["q"]
+    assert got.ids == want.ids
+    np.testing.assert_allclose(got.scores, want.scores, rtol=0, atol=1e-12)
+
+
 def test_hits_without_numbers_are_fused_on_ids():
     a = Run({"q": Hits(("x", "y"), np.array([2.0, 1.0]), None, "q")}, "a")
     b = Run({"q": Hits(("y", "z"), np.array([2.0, 1.0]), np.array([1, 2]), "q")}, "b")

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from tests.index.conftest import scratch
 from winnow.errors import WinnowError
 from winnow.retrieve.searcher import STRATEGIES, Searcher
+from winnow.types import Query
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -202,3 +203,23 @@ def test_batch_with_huge_k_allocates_by_postings_not_documents(write_vector_inde
         tracemalloc.stop()
     assert [len(h) for h in hits[-2:]] == [0, 400]
     assert peak < 20 * 2**20  # (2,001 x 20,000) int32 + float32 outputs would be 320 MB
+
+
+def test_run_ids_decode_on_demand_and_pickle_as_a_list(tiny_index, tiny_beir):
+    import pickle
+
+    from winnow.index.reader import DocIds
+
+    searcher = Searcher(tiny_index)
+    queries = [Query("a", "retrieval of documents"), Query("b", "sparse index")]
+    for run in (searcher.retrieve(queries[:1], 5), searcher.retrieve(queries, 5)):
+        ids, docnos = run.columns.ids, run.columns.docnos
+        assert isinstance(ids, DocIds) and len(ids) == len(docnos) > 1
+        decoded = [searcher.index.doc_id(int(d)) for d in docnos]
+        assert list(ids) == decoded and ids[1:] == decoded[1:] and ids[-1] == decoded[-1] and ids[0] == decoded[0]
+        assert ids.take([len(ids) - 1, 0]) == [decoded[-1], decoded[0]]
+        with pytest.raises(IndexError):
+            ids[len(ids)]
+        assert pickle.loads(pickle.dumps(ids)) == decoded
+        back = pickle.loads(pickle.dumps(run))
+        assert back == run and [list(back[q].ids) for q in back] == [list(run[q].ids) for q in run]

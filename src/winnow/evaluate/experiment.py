@@ -83,9 +83,11 @@ def run_experiment(dataset: str | Path, retrievers: Sequence[str], split: str = 
             prefix="winnow-eval-")))
         resolver = Resolver(data.corpus_path, IndexCache(root), progress)
         stack.callback(resolver.close)
+        tuning_runs: dict = {}  # retrieved once for every pipeline tuned over them
         for text in retrievers:
             tree = parse(text)
-            tuned = tune_pipeline(tree, resolver, tuning.queries, tuning.qrels, tune_metric) if tuning else {}
+            tuned = (tune_pipeline(tree, resolver, tuning.queries, tuning.qrels, tune_metric, runs=tuning_runs)
+                     if tuning else {})
             system = build(tree, resolver, tuned)
             run, timing = timed_run(system, data.queries, k)
             run = run.renamed(text)

@@ -85,7 +85,7 @@ def fuse(runs: Sequence[Run], method: str = "rrf", *, floors: Sequence[float | N
                        ", ".join(missing))
     name = f"{method}({' + '.join(run.name for run in runs)})"
     if shared_docnos and numbered(runs):
-        return fuse_numbered(runs, METHODS[method], params, floors, cutoff, name)
+        return fuse_numbered(runs, method, params, floors, cutoff, name)
     union = align(runs, floors)
     return rank(union, union.total(METHODS[method].terms(len(runs), **params)), name, cutoff)
 

@@ -106,13 +106,9 @@ def order_segments(keys: np.ndarray, bounds: np.ndarray, k: int) -> tuple[np.nda
 
 
 @jit
-def _top(fused: np.ndarray, n: int, k: int, best: np.ndarray, chosen: np.ndarray) -> int:
-    """:func:`_best` of ``-fused[:n]`` for a small ``k`` in one pass without sorting ``n``: the
-    ``k`` largest values are kept in ``best`` (descending), then every entry at least the
-    ``k``-th is gathered into ``chosen`` and insertion-sorted (descending, equal values in index
-    order). Returns how many were chosen."""
-    if k <= 0:
-        return 0
+def _kth(fused: np.ndarray, n: int, k: int, best: np.ndarray) -> float:
+    """The ``k``-th largest of ``fused[:n]`` (``-inf`` when ``n < k``), by keeping the ``k``
+    largest in ``best`` (descending) in one pass."""
     size = 0
     for u in range(n):
         v = fused[u]
@@ -124,7 +120,17 @@ def _top(fused: np.ndarray, n: int, k: int, best: np.ndarray, chosen: np.ndarray
             i -= 1
         best[i] = v
         size = min(size + 1, k)
-    bound = best[size - 1] if size == k else -np.inf
+    return best[k - 1] if size == k else -np.inf
+
+
+@jit
+def _top(fused: np.ndarray, n: int, k: int, best: np.ndarray, chosen: np.ndarray) -> int:
+    """:func:`_best` of ``-fused[:n]`` for a small ``k`` in one pass without sorting ``n``: every
+    entry at least the :func:`_kth` is gathered into ``chosen`` and insertion-sorted (descending,
+    equal values in index order). Returns how many were chosen."""
+    if k <= 0:
+        return 0
+    bound = _kth(fused, n, k, best)
     m = 0
     for u in range(n):
         if fused[u] >= bound:
@@ -142,6 +148,28 @@ def _top(fused: np.ndarray, n: int, k: int, best: np.ndarray, chosen: np.ndarray
 
 
 _SMALL_K = 64  # up to this many kept per query, :func:`_top`; more, :func:`_best`
+_FIRST_DEPTH = 16  # hits read from each run before the first stopping test
+_MASK = 4095  # candidate filter: document numbers modulo 4096
+
+
+@jit
+def _slot(table: np.ndarray, u_docno: np.ndarray, d: int) -> int:
+    """Where document number ``d`` is, or would go, in the open-addressing ``table``."""
+    cap = len(table)
+    h = ((d * 0x5851F42D4C957F2D) >> 17) & (cap - 1)  # multiplicative hashing
+    while table[h] != -1 and u_docno[table[h]] != d:
+        h = (h + 1) & (cap - 1)
+    return h
+
+
+@jit
+def _descending(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, q: int) -> bool:
+    """Whether every run's terms for query ``q`` never rise down its ranking."""
+    for r in range(lo.shape[0]):
+        for j in range(lo[r, q] + 1, hi[r, q]):
+            if values[j] > values[j - 1]:
+                return False
+    return True
 
 
 @jit
@@ -149,23 +177,29 @@ def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np
                   params: np.ndarray, weights: np.ndarray, mnz: bool, k: int):
     """Fuse runs whose hits are document numbers of one numbering, query by query.
 
+    For a small ``k`` (and not CombMNZ), the runs are read together, deeper and deeper, until no
+    document yet unread can reach the ``k``-th fused score (Fagin's no-random-access algorithm,
+    with each run's lower bound for a document it lacks); the rest of each run is then only
+    scanned for the unknown terms of documents that still can. Every term is non-increasing down
+    a run (checked), so the kept documents and their scores are those of reading everything.
+
     Args:
         docnos: every run's document numbers (int64), in any layout that ``lo`` and ``hi`` describe.
         scores: their scores (float64), aligned with ``docnos``.
         lo, hi: ``(n_runs, n_queries)``: run ``r``'s hits of query ``q``, best first, are
             positions ``lo[r, q]:hi[r, q]``.
         kind, params: what each run contributes (see :func:`_terms`; one ``param`` per run).
-        weights: one per run.
+        weights: one per run, each ``>= 0``.
         mnz: multiply each sum by the number of runs that retrieved the document.
         k: documents kept per query (with every document tied with the ``k``-th).
 
     Returns:
         ``(source, numbers, fused, bounds, tied, bad, twice)``: per kept document, best first
-        (equal scores in order of first appearance, runs in order), the position in ``docnos`` of
-        its first appearance, its number and fused score; where each query starts; for each kept
+        (equal scores in the order the documents were met), the position in ``docnos`` where it
+        was first met, its number and fused score; where each query starts; for each kept
         document whether the next one of its query has an equal score; the index of a run with a
         score that is NaN or infinite (-1: none), checked first; and the index of a run that lists
-        a number twice for one query (-1: none).
+        a number twice for one query (-1: none; a document not read is not checked).
     """
     n_runs, n_queries = lo.shape
     for r in range(n_runs):
@@ -187,53 +221,103 @@ def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np
     tied = np.zeros(len(source), np.bool_)
     values = np.empty(len(scores), np.float64)
     lower = np.empty(n_runs, np.float64)
+    ahead = np.empty(n_runs, np.float64)  # the best term a document not yet read in a run can have
+    least = np.empty(n_runs, np.float64)  # the worst term a document read elsewhere can have there
     cap = 2
     while cap < 2 * widest:
         cap *= 2
     table = np.full(cap, -1, np.int64)  # open addressing: document number -> union entry
     u_docno = np.empty(widest, np.int64)
     u_first = np.empty(widest, np.int64)
-    u_last = np.empty(widest, np.int64)
-    u_count = np.empty(widest, np.int64)
-    u_terms = np.empty((widest, n_runs), np.float64)
     u_slot = np.empty(widest, np.int64)
+    u_terms = np.empty((widest, n_runs), np.float64)
+    u_has = np.zeros((widest, n_runs), np.bool_)
+    u_open = np.zeros(widest, np.bool_)
     fused = np.empty(widest, np.float64)
     best = np.empty(max(k, 0) if k <= _SMALL_K else 0, np.float64)
     chosen = np.empty(widest, np.int64)
+    wanted = np.zeros(_MASK + 1, np.bool_)
     m = 0
     for q in range(n_queries):
+        longest = 0
         for r in range(n_runs):
             lower[r] = _terms(kind, params[r], scores, lo[r, q], hi[r, q], values)
+            longest = max(longest, hi[r, q] - lo[r, q])
+        early = 0 < k <= _SMALL_K and not mnz and _descending(values, lo, hi, q)
         n_union = 0
-        for r in range(n_runs):
-            for j in range(lo[r, q], hi[r, q]):
-                d = docnos[j]
-                h = ((d * 0x5851F42D4C957F2D) >> 17) & (cap - 1)  # multiplicative hashing
-                while table[h] != -1 and u_docno[table[h]] != d:
-                    h = (h + 1) & (cap - 1)
-                u = table[h]
-                if u == -1:
-                    u = n_union
-                    n_union += 1
-                    table[h] = u
-                    u_slot[u] = h
-                    u_docno[u] = d
-                    u_first[u] = j
-                    u_last[u] = -1
-                    u_count[u] = 0
-                    for s in range(n_runs):
-                        u_terms[u, s] = lower[s]
-                elif u_last[u] == r:
-                    return source[:0], numbers[:0], out[:0], bounds, tied[:0], -1, r
-                u_last[u] = r
-                u_count[u] += 1
-                u_terms[u, r] = values[j]
+        depth = 0
+        cut = -np.inf
+        while depth < longest:
+            reach = min(max(2 * depth, _FIRST_DEPTH, 2 * k), longest) if early else longest
+            for r in range(n_runs):
+                for j in range(lo[r, q] + depth, min(lo[r, q] + reach, hi[r, q])):
+                    d = docnos[j]
+                    h = _slot(table, u_docno, d)
+                    u = table[h]
+                    if u == -1:
+                        u = n_union
+                        n_union += 1
+                        table[h] = u
+                        u_slot[u] = h
+                        u_docno[u] = d
+                        u_first[u] = j
+                        for s in range(n_runs):
+                            u_terms[u, s] = lower[s]
+                            u_has[u, s] = False
+                    elif u_has[u, r]:
+                        return source[:0], numbers[:0], out[:0], bounds, tied[:0], -1, r
+                    u_has[u, r] = True
+                    u_terms[u, r] = values[j]
+            depth = reach
+            if depth >= longest or n_union < k:
+                continue
+            unread = 0.0
+            for r in range(n_runs):
+                at = lo[r, q] + depth
+                ahead[r] = max(values[at], lower[r]) if at < hi[r, q] else lower[r]
+                least[r] = min(values[hi[r, q] - 1], lower[r]) if at < hi[r, q] else lower[r]
+                unread += weights[r] * ahead[r]
+            for u in range(n_union):
+                f = 0.0
+                for r in range(n_runs):
+                    f += weights[r] * (u_terms[u, r] if u_has[u, r] else least[r])
+                fused[u] = f
+            kth = _kth(fused, n_union, k, best)
+            if unread < kth:
+                cut = kth
+                break
+        if cut > -np.inf:  # stopped early: only documents that can still reach the cut count
+            n_open = 0
+            for u in range(n_union):
+                f = 0.0
+                missing = False
+                for r in range(n_runs):
+                    f += weights[r] * (u_terms[u, r] if u_has[u, r] else ahead[r])
+                    missing = missing or not u_has[u, r]
+                u_open[u] = f >= cut
+                if u_open[u] and missing:
+                    wanted[u_docno[u] & _MASK] = True
+                    n_open += 1
+            for r in range(n_runs):
+                for j in range(lo[r, q] + depth, hi[r, q] if n_open else 0):
+                    d = docnos[j]
+                    if wanted[d & _MASK]:
+                        u = table[_slot(table, u_docno, d)]
+                        if u != -1 and u_open[u]:
+                            if u_has[u, r]:
+                                return source[:0], numbers[:0], out[:0], bounds, tied[:0], -1, r
+                            u_has[u, r] = True
+                            u_terms[u, r] = values[j]
+            for u in range(n_union):
+                wanted[u_docno[u] & _MASK] = False
         for u in range(n_union):
             table[u_slot[u]] = -1
             f = 0.0
+            count = 0
             for r in range(n_runs):
                 f += weights[r] * u_terms[u, r]
-            fused[u] = f * u_count[u] if mnz else f
+                count += u_has[u, r]
+            fused[u] = -np.inf if cut > -np.inf and not u_open[u] else f * count if mnz else f
         if k <= _SMALL_K:
             n_chosen = _top(fused, n_union, k, best, chosen)
         else:

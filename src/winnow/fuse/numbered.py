@@ -12,34 +12,17 @@ order (ties by lower id) are those of :mod:`winnow.fuse.union`, so the result is
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from dataclasses import dataclass
-from itertools import accumulate, chain
-from operator import itemgetter
-from typing import Callable, Sequence
+from functools import lru_cache
+from itertools import chain
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
 from winnow.errors import WinnowError
-from winnow.fuse.params import Method
+from winnow.fuse.registry import METHODS
 from winnow.fuse.union import break_ties
-from winnow.types import RunColumns, Hits, Run
-
-_FEW = 8  # ids are looked up one by one when fewer than 1 in this many hits is kept
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """One run's hits for the queries of a fusion: query ``q``'s hits, best first, are positions
-    ``lo[q]:hi[q]`` of ``docnos`` and ``scores``; ``id_at(q, p)`` is the id at position ``p``
-    and ``ids()`` all ids, position by position."""
-
-    docnos: np.ndarray
-    scores: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
-    id_at: Callable[[int, int], str]
-    ids: Callable[[], list[str]]
+from winnow.index.reader import DocIds
+from winnow.types import Hits, Run, RunColumns
 
 
 def numbered(runs: Sequence[Run]) -> bool:
@@ -48,7 +31,7 @@ def numbered(runs: Sequence[Run]) -> bool:
                else all(h.docnos is not None for h in run.values()) for run in runs)
 
 
-def fuse_numbered(runs: Sequence[Run], method: Method, params: dict, floors: tuple, cutoff: int | None,
+def fuse_numbered(runs: Sequence[Run], method: str, params: dict, floors: tuple, cutoff: int | None,
                   name: str) -> Run:
     """Fuse ``runs`` (every hits with docnos from one numbering) like :func:`winnow.fuse.fuse`."""
     from winnow.fuse.kernels import fuse_numbered as kernel
@@ -58,61 +41,86 @@ def fuse_numbered(runs: Sequence[Run], method: Method, params: dict, floors: tup
         qids = columns[0].qids
     else:
         qids = tuple(dict.fromkeys(chain.from_iterable(runs)))
-    parts = [_layout(run, qids) for run in runs]
-    bases = list(accumulate((len(p.docnos) for p in parts), initial=0))
-    shift = np.array(bases[:-1], np.int64)[:, None]
-    terms = method.terms(len(runs), **params)
-    kind, codes = terms.codes(floors)
+    parts = [_part(run, qids) for run in runs]
+    sizes = [len(p.scores) for p in parts]
+    bases = np.array([0] + sizes, np.int64).cumsum()
+    kind, codes, weights, mnz = _kernel_terms(method, _key(params), floors, len(runs))
     source, numbers, fused, bounds, tied, bad, twice = kernel(
         np.concatenate([p.docnos for p in parts], dtype=np.int64),
         np.concatenate([p.scores for p in parts], dtype=np.float64),
-        np.stack([p.lo for p in parts]) + shift, np.stack([p.hi for p in parts]) + shift,
-        kind, codes, np.asarray(terms.weights, np.float64), terms.mnz, bases[-1] if cutoff is None else cutoff)
+        np.array([p.lo for p in parts], np.int64) + bases[:-1, None],
+        np.array([p.hi for p in parts], np.int64) + bases[:-1, None], kind, codes, weights, mnz,
+        int(bases[-1]) if cutoff is None else cutoff)
     if bad >= 0:
         raise WinnowError(f"run {runs[bad].name!r} holds a score that is NaN or infinite; fusion needs finite scores")
     if twice >= 0:
         raise WinnowError(f"run {runs[twice].name!r} lists a document twice for one query; "
                           f"a ranking holds each id once")
-    ids = _ids(parts, bases, source, bounds)
+    ids = _gather(parts, bases, source)
     if tied.any():
         order = np.arange(len(ids))
         break_ties(order, tied, np.array(ids, dtype=object))
         ids, fused, numbers = [ids[i] for i in order.tolist()], fused[order], numbers[order]
     out = RunColumns(qids, bounds, ids, fused, numbers)
-    return Run.from_columns(out if cutoff is None else out.cut(cutoff), name)
+    if cutoff is not None and len(ids) > cutoff:
+        out = out.cut(cutoff)
+    return Run.from_columns(out, name)
 
 
-def _layout(run: Run, qids: tuple[str, ...]) -> _Layout:
-    """``run``'s hits for ``qids`` (a query the run lacks has none): its columns as they are,
-    or its hits laid end to end."""
+def _key(params: dict) -> tuple:
+    """``params`` (checked) as a hashable key."""
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+
+
+@lru_cache(maxsize=256)
+def _kernel_terms(method: str, params: tuple, floors: tuple, n_runs: int) -> tuple:
+    """The kernel's ``(kind, params, weights, mnz)`` for the fusion ``method`` with ``params`` (a
+    :func:`_key`) over runs with score ``floors``; kept, as fusing query by query asks again."""
+    terms = METHODS[method].terms(n_runs, **{k: list(v) if isinstance(v, tuple) else v for k, v in params})
+    kind, codes = terms.codes(floors)
+    return kind, codes, np.asarray(terms.weights, np.float64), terms.mnz
+
+
+def _gather(parts: Sequence[_Part], bases: np.ndarray, source: np.ndarray) -> list[str]:
+    """The ids at ``source`` (positions in the parts laid end to end), one call per part whose ids
+    decode on demand (:class:`~winnow.index.reader.DocIds`)."""
+    which = bases.searchsorted(source, "right") - 1
+    ids: list = [None] * len(source)
+    for r in np.unique(which).tolist():
+        at = np.flatnonzero(which == r)
+        column = parts[r].ids
+        local = (source[at] - bases[r]).tolist()
+        found = column.take(local) if isinstance(column, DocIds) else [column[p] for p in local]
+        for i, doc_id in zip(at.tolist(), found):
+            ids[i] = doc_id
+    return ids
+
+
+class _Part(NamedTuple):
+    """One run's hits for the queries of a fusion: query ``q``'s hits, best first, are positions
+    ``lo[q]:hi[q]`` of ``docnos``, ``scores`` and ``ids``."""
+
+    docnos: np.ndarray
+    scores: np.ndarray
+    ids: Sequence[str]
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def _part(run: Run, qids: tuple[str, ...]) -> _Part:
+    """``run``'s hits for ``qids`` (a query the run lacks has none): its columns as they are, or
+    its hits laid end to end."""
     c = run.columns
     if c is not None:
         if c.qids == qids:
-            lo, hi = c.offsets[:-1], c.offsets[1:]
-        else:
-            where = dict(zip(c.qids, range(len(c.qids))))
-            at = np.array([where.get(q, -1) for q in qids], np.int64)
-            lo, hi = np.where(at >= 0, c.offsets[at], 0), np.where(at >= 0, c.offsets[at + 1], 0)
-        ids = c.ids
-        return _Layout(c.docnos, c.scores, lo, hi, lambda q, p: ids[p], lambda: list(ids))
+            return _Part(c.docnos, c.scores, c.ids, c.offsets[:-1], c.offsets[1:])
+        where = dict(zip(c.qids, range(len(c.qids))))
+        at = np.array([where.get(q, -1) for q in qids], np.int64)
+        return _Part(c.docnos, c.scores, c.ids, np.where(at >= 0, c.offsets[at], 0),
+                     np.where(at >= 0, c.offsets[at + 1], 0))
     hits = [run.get(q) or Hits.empty(q) for q in qids]
     offsets = np.zeros(len(qids) + 1, np.int64)
     np.cumsum([len(h) for h in hits], out=offsets[1:])
-    starts = offsets.tolist()
-    return _Layout(np.concatenate([h.docnos for h in hits], dtype=np.int64) if hits else np.zeros(0, np.int64),
-                   np.concatenate([h.scores for h in hits], dtype=np.float64) if hits else np.zeros(0),
-                   offsets[:-1], offsets[1:], lambda q, p: hits[q].ids[p - starts[q]],
-                   lambda: list(chain.from_iterable(h.ids for h in hits)))
-
-
-def _ids(parts: Sequence[_Layout], bases: list[int], source: np.ndarray, bounds: np.ndarray) -> list[str]:
-    """The ids at ``source`` (positions in the parts laid end to end; the ``i``-th belongs to the
-    query ``bounds`` puts it in): few are looked up one by one, many gathered from all ids joined."""
-    if len(source) * _FEW >= bases[-1]:
-        joined = list(chain.from_iterable(p.ids() for p in parts))
-        return [joined[i] for i in source.tolist()] if len(source) < 2 else list(itemgetter(*source.tolist())(joined))
-    bounds, out = bounds.tolist(), []
-    for i, position in enumerate(source.tolist()):
-        r = bisect_right(bases, position) - 1
-        out.append(parts[r].id_at(bisect_right(bounds, i) - 1, position - bases[r]))
-    return out
+    return _Part(np.concatenate([h.docnos for h in hits], dtype=np.int64) if hits else np.zeros(0, np.int64),
+                 np.concatenate([h.scores for h in hits], dtype=np.float64) if hits else np.zeros(0),
+                 list(chain.from_iterable(h.ids for h in hits)), offsets[:-1], offsets[1:])

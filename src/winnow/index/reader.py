@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -321,3 +322,32 @@ class SparseIndex:
             if seg.columns is not None:
                 types.update(seg.columns.types)
         return types
+
+
+class DocIds(Sequence[str]):
+    """The external ids of ``docnos`` in ``index``, decoded only when read: a retriever's run
+    keeps its ids this way, so a pipeline that keeps ten of a thousand hits decodes ten.
+    Pickled, it is the plain list of ids."""
+
+    __slots__ = ("_index", "_docnos")
+
+    def __init__(self, index: SparseIndex, docnos: np.ndarray):
+        self._index, self._docnos = index, docnos
+
+    def __len__(self) -> int:
+        return len(self._docnos)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return self._index.doc_ids(self._docnos[i])
+        return self._index.doc_ids(np.array([self._docnos[i]]))[0]
+
+    def __iter__(self):
+        return iter(self._index.doc_ids(self._docnos))
+
+    def take(self, positions: Sequence[int]) -> list[str]:
+        """The ids at ``positions``, decoded in one call."""
+        return self._index.doc_ids(self._docnos[np.asarray(positions, np.int64)])
+
+    def __reduce__(self):
+        return list, (list(self),)

@@ -14,7 +14,7 @@ import numpy as np
 from winnow.encode.registry import load_query_encoder
 from winnow.errors import IndexFormatError, WinnowError
 from winnow.filters.cache import MaskCache
-from winnow.index.reader import SparseIndex
+from winnow.index.reader import DocIds, SparseIndex
 from winnow.retrieve.approx import topk_approx
 from winnow.retrieve.dispatch import (APPROX, EXHAUSTIVE, MAXSCORE, NOTHING, STRATEGY_CODES, batch_approx,
                                       batch_exhaustive, batch_maxscore, batch_sorted, offer_all, plan, plan_batch)
@@ -160,19 +160,23 @@ class Searcher(Retriever):
 
         Term ids outside the vocabulary and zero weights are ignored.
         """
+        docs, scores = self._top(terms, weights, k, strategy, filter)
+        return self._hits(docs, scores) if len(docs) else _EMPTY
+
+    def _top(self, terms, weights, k, strategy, filter) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search_vector`'s internal document numbers and scores, ids not decoded."""
         k = self._check_k(k)
         code = self._strategy(strategy)
         terms, weights = _as_query(terms, weights)
         if k == 0 or len(terms) == 0:
-            return _EMPTY
+            return _EMPTY.docnos, _EMPTY.scores
         allowed = self._allowed(filter)
         if len(self._segments) == 1:  # the common case, as fast as an index without segments
-            docs, scores = self._search_segment(self._segments[0], allowed[0], terms, weights, k, code)
-            return self._hits(docs, scores) if len(docs) else _EMPTY
+            return self._search_segment(self._segments[0], allowed[0], terms, weights, k, code)
         clean_terms, clean_weights = np.empty_like(terms), np.empty_like(weights)
         code, m, cost = plan(*self._whole, terms, weights, code, clean_terms, clean_weights)
         if code == NOTHING:
-            return _EMPTY
+            return _EMPTY.docnos, _EMPTY.scores
         k = min(k, cost)
         terms, weights = clean_terms[:m], clean_weights[:m]
         buffers = self._buffers(k)
@@ -182,7 +186,7 @@ class Searcher(Retriever):
             n = self._offer_segment(seg, mask, terms, weights, code, buffers[:3], hs, hd, n)
         docs, scores = np.empty(n, np.int32), np.empty(n, np.float32)
         heap_sorted(hs, hd, n, docs, scores)
-        return self._hits(docs, scores) if n else _EMPTY
+        return docs, scores
 
     @cached_property
     def _whole(self) -> tuple:
@@ -256,9 +260,11 @@ class Searcher(Retriever):
     def retrieve(self, queries: list[Query], k: int, filter=None, threads: int | None = None,
                  strategy: str = "auto") -> Run:
         if len(queries) == 1:  # the one-query kernels: no batch set-up (a server's query, a pipeline's search)
-            hits = self.search(queries[0].text, k, filter, strategy)
-            return Run.from_columns(RunColumns((queries[0].id,), np.array([0, len(hits)], np.int64), hits.ids,
-                                            hits.scores, hits.docnos), self.name)
+            terms, weights = self.query_encoder.encode_query(check_query(queries[0].text))
+            docs, scores = self._top(terms, weights, k, strategy, filter)
+            docnos, scores = docs.astype(np.int64), self._scaled(scores)
+            return Run.from_columns(RunColumns((queries[0].id,), np.array([0, len(docnos)], np.int64),
+                                               DocIds(self.index, docnos), scores, docnos), self.name)
         texts = [q.text for q in queries]
         columns = self._search_csr(*self.query_encoder.encode_queries(texts), k, threads, strategy, filter,
                                    tuple(q.id for q in queries))
@@ -325,17 +331,15 @@ class Searcher(Retriever):
 
     def _columns(self, out_ptr: np.ndarray, out_docs: np.ndarray, out_scores: np.ndarray, out_n: np.ndarray,
                  qids: tuple[str, ...]) -> RunColumns:
-        """Batch results as columns, decoding every document id in one pass."""
+        """Batch results as columns (ids decoded when read)."""
         ix = self.index
         valid = np.zeros(len(out_docs), bool)
         starts = out_ptr[:-1]
         valid[np.repeat(starts, out_n) + _ranks(out_n)] = True
         docnos = out_docs[valid].astype(np.int64)
-        ids = ix.doc_ids(docnos)
-        scores = out_scores[valid] * np.float32(ix.scale) if ix.scale != 1.0 else out_scores[valid]
         offsets = np.zeros(len(out_n) + 1, np.int64)
         np.cumsum(out_n, out=offsets[1:])
-        return RunColumns(qids, offsets, ids, scores, docnos)
+        return RunColumns(qids, offsets, DocIds(ix, docnos), self._scaled(out_scores[valid]), docnos)
 
     @staticmethod
     def _strategy(name: str) -> int:
@@ -347,11 +351,13 @@ class Searcher(Retriever):
         return min(check_k(k), self.index.n_docs)
 
     def _hits(self, docs: np.ndarray, scores: np.ndarray) -> Hits:
-        ix = self.index
-        if ix.scale != 1.0:
-            scores = scores * np.float32(ix.scale)
         docs = docs.astype(np.int64)
-        return Hits(tuple(ix.doc_ids(docs)), scores, docs)
+        return Hits(tuple(self.index.doc_ids(docs)), self._scaled(scores), docs)
+
+    def _scaled(self, scores: np.ndarray) -> np.ndarray:
+        """Kernel scores in the index's units (impacts may be stored scaled)."""
+        scale = self.index.scale
+        return scores * np.float32(scale) if scale != 1.0 else scores
 
     def documents(self, ids: Sequence[str]) -> list[Document | None]:
         """The stored documents of ``ids`` (``None`` for an id this commit does not hold)."""
