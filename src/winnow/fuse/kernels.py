@@ -156,7 +156,7 @@ _MASK = 4095  # candidate filter: document numbers modulo 4096
 def _slot(table: np.ndarray, u_docno: np.ndarray, d: int) -> int:
     """Where document number ``d`` is, or would go, in the open-addressing ``table``."""
     cap = len(table)
-    h = ((d * 0x5851F42D4C957F2D) >> 17) & (cap - 1)  # multiplicative hashing
+    h = (((d & 0x7FFFFFFF) * 2654435769) >> 16) & (cap - 1)  # Fibonacci hashing, no overflow
     while table[h] != -1 and u_docno[table[h]] != d:
         h = (h + 1) & (cap - 1)
     return h
