@@ -1,8 +1,10 @@
 """Exact against HNSW search over dense vectors: winnow on usearch and faiss, and the raw libraries.
 
-Datasets: random unit vectors (``--sizes``, ``--dim``; queries drawn the same way) and the
-documents of existing winnow dense indexes (``--indexes``) with their BEIR test queries encoded
-by the index's own encoder. For each: build time and size of each graph, resident memory added
+Datasets: random unit vectors (``--sizes``, ``--dim``; queries drawn the same way), either
+isotropic (``--distribution random``: the hardest case for a graph, every point about equally far
+from every other) or clustered (``clustered``: a mixture of ``--clusters`` Gaussian clusters with
+random centres, the shape of real embedding collections), and the documents of existing winnow
+dense indexes (``--indexes``) with their BEIR test queries encoded by the index's own encoder. For each: build time and size of each graph, resident memory added
 by opening it, queries/s (one batch of all queries, all cores) and recall@10 against winnow's
 exact search, for
 
@@ -48,19 +50,27 @@ class GivenVectors:
         return self.vectors[[int(d.id) for d in docs]]
 
 
-def random_index(n: int, dim: int, n_queries: int, work: Path, libraries: list[str], params) -> tuple[Path, np.ndarray]:
+def sample(rng, n: int, dim: int, centres: np.ndarray | None, spread: float) -> np.ndarray:
+    """``n`` unit vectors: isotropic, or around randomly chosen ``centres`` with ``spread``."""
+    block = rng.normal(size=(n, dim)).astype(np.float32)
+    if centres is not None:
+        block = centres[rng.integers(0, len(centres), n)] + spread * block / np.sqrt(dim)
+    return block / np.linalg.norm(block, axis=1, keepdims=True)
+
+
+def random_index(n: int, dim: int, n_queries: int, work: Path, libraries: list[str], params, clusters: int = 0,
+                 spread: float = 0.5) -> tuple[Path, np.ndarray]:
     from winnow.dense.index import write_dense_index
     from winnow.types import Document
 
     rng = np.random.default_rng(0)
-    out = work / f"random-{n}x{dim}"
-    queries = rng.normal(size=(n_queries, dim)).astype(np.float32)
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    centres = rng.normal(size=(clusters, dim)).astype(np.float32) / np.sqrt(dim) if clusters else None
+    out = work / (f"clustered{clusters}-{n}x{dim}" if clusters else f"random-{n}x{dim}")
+    queries = sample(rng, n_queries, dim, centres, spread)
     if not (out / "manifest.json").exists():
         vectors = np.empty((n, dim), np.float32)
         for lo in range(0, n, 100_000):
-            block = rng.normal(size=(min(100_000, n - lo), dim)).astype(np.float32)
-            vectors[lo:lo + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+            vectors[lo:lo + 100_000] = sample(rng, min(100_000, n - lo), dim, centres, spread)
         docs = (Document(str(i), "") for i in range(n))
         write_dense_index(docs, GivenVectors(vectors), out, store=False, ann=libraries, hnsw=params)
     return out, queries
@@ -141,6 +151,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000", help="random datasets (0 for none), e.g. 100000,1000000")
     parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument("--distribution", default="random", help="random, clustered, or both: random,clustered")
+    parser.add_argument("--clusters", type=int, default=1000, help="clusters of the clustered vectors")
+    parser.add_argument("--spread", type=float, default=0.5, help="noise around a cluster's centre (its radius)")
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--indexes", default="", help="winnow dense index folders (their graphs are used)")
     parser.add_argument("--data", default="../shared/data/beir", help="BEIR folders of the --indexes")
@@ -159,8 +172,12 @@ def main() -> None:
     efs = [int(e) for e in args.ef_search.split(",")]
     datasets = []
     for size in (int(s) for s in args.sizes.split(",") if int(s)):
-        datasets.append((f"random {size}x{args.dim}",
-                         *random_index(size, args.dim, args.queries, Path(args.work), args.libraries.split(","), params)))
+        for shape in args.distribution.split(","):
+            clusters = args.clusters if shape == "clustered" else 0
+            label = f"clustered ({clusters} clusters, spread {args.spread})" if clusters else "random"
+            datasets.append((f"{label} {size}x{args.dim}",
+                             *random_index(size, args.dim, args.queries, Path(args.work), args.libraries.split(","),
+                                           params, clusters, args.spread)))
     for folder in (Path(f) for f in args.indexes.split(",") if f):
         datasets.append((folder.name, folder, beir_queries(folder, Path(args.data))))
     print(f"HNSW m={args.m} ef_construction={args.ef_construction}; recall@{args.k} against winnow-exact")
