@@ -6,7 +6,8 @@ and the spread (median and worst round) is printed beside it. Every winnow round
 checked against sentence-transformers' (max abs difference and lowest cosine).
 
 The ONNX backend runs the fused graph of :mod:`winnow.dense.backends` (exported and fused before
-the first round, outside the timing).
+the first round, outside the timing); ``onnx-int8`` its dynamically quantised form, whose vectors
+differ (their lowest cosine is printed).
 
     python benchmarks/dense_encode.py --model ../shared/models/all-MiniLM-L6-v2 \
         --corpus ../shared/data/beir/scifact --limit 1000 --rounds 5
@@ -28,7 +29,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="documents (0: all)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--backends", default="torch,onnx")
+    parser.add_argument("--backends", default="torch,onnx", help="torch, onnx, onnx-int8 (not the same vectors)")
     args = parser.parse_args()
 
     import torch
@@ -45,8 +46,9 @@ def main() -> None:
     st = SentenceTransformer(args.model, device="cpu")
     systems = {"sentence-transformers": lambda: st.encode(texts, batch_size=args.batch_size)}
     for backend in args.backends.split(","):
-        encoder = DenseEncoder(args.model, parse_dense_options({"backend": backend, "batch_size": args.batch_size,
-                                                                "threads": threads}))
+        engine, _, quantize = backend.partition("-")  # onnx-int8: dynamic int8 weights (vectors change)
+        encoder = DenseEncoder(args.model, parse_dense_options({"backend": engine, "batch_size": args.batch_size,
+                                                                "threads": threads, "quantize": quantize or "none"}))
         encoder.encode(texts[:8])  # load (and for ONNX export) before timing
         systems[f"winnow-{backend}"] = lambda e=encoder: e.encode(texts)
     times: dict[str, list[float]] = {name: [] for name in systems}

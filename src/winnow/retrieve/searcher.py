@@ -216,8 +216,8 @@ class Searcher(Retriever):
         k = min(k, cost)
         terms, weights = clean_terms[:m], clean_weights[:m]
         acc, seen, touched, hs, hd = self._buffers(k)
-        n_docs = seg.n_docs
-        acc, seen, touched = acc[:n_docs], seen[:n_docs], touched[:n_docs]
+        if len(acc) != seg.n_docs:
+            acc, seen, touched = acc[:seg.n_docs], seen[:seg.n_docs], touched[:seg.n_docs]
         out_docs, out_scores = np.empty(k, np.int32), np.empty(k, np.float32)
         if code == MAXSCORE:
             n = topk_maxscore(*ix[:8], terms, weights, k, allowed, hs, hd, out_docs, out_scores)
