@@ -217,7 +217,7 @@ def test_run_ids_decode_on_demand_and_pickle_as_a_list(tiny_index, tiny_beir):
         assert isinstance(ids, DocIds) and len(ids) == len(docnos) > 1
         decoded = [searcher.index.doc_id(int(d)) for d in docnos]
         assert list(ids) == decoded and ids[1:] == decoded[1:] and ids[-1] == decoded[-1] and ids[0] == decoded[0]
-        assert ids.take([len(ids) - 1, 0]) == [decoded[-1], decoded[0]]
+        assert ids.of(docnos[::-1]) == decoded[::-1]
         with pytest.raises(IndexError):
             ids[len(ids)]
         assert pickle.loads(pickle.dumps(ids)) == decoded

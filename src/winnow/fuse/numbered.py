@@ -56,7 +56,7 @@ def fuse_numbered(runs: Sequence[Run], method: str, params: dict, floors: tuple,
     if twice >= 0:
         raise WinnowError(f"run {runs[twice].name!r} lists a document twice for one query; "
                           f"a ranking holds each id once")
-    ids = _gather(parts, bases, source)
+    ids = _gather(parts, bases, source, numbers)
     if tied.any():
         order = np.arange(len(ids))
         break_ties(order, tied, np.array(ids, dtype=object))
@@ -81,19 +81,15 @@ def _kernel_terms(method: str, params: tuple, floors: tuple, n_runs: int) -> tup
     return kind, codes, np.asarray(terms.weights, np.float64), terms.mnz
 
 
-def _gather(parts: Sequence[_Part], bases: np.ndarray, source: np.ndarray) -> list[str]:
-    """The ids at ``source`` (positions in the parts laid end to end), one call per part whose ids
-    decode on demand (:class:`~winnow.index.reader.DocIds`)."""
+def _gather(parts: Sequence[_Part], bases: np.ndarray, source: np.ndarray, numbers: np.ndarray) -> list[str]:
+    """The ids at ``source`` (positions in the parts laid end to end) of the documents ``numbers``:
+    decoded by number in one call when every part's ids come from an index of the shared
+    numbering (:class:`~winnow.index.reader.DocIds`), else copied by position."""
+    columns = [p.ids for p in parts]
+    if all(isinstance(c, DocIds) for c in columns):
+        return columns[0].of(numbers)
     which = bases.searchsorted(source, "right") - 1
-    ids: list = [None] * len(source)
-    for r in np.unique(which).tolist():
-        at = np.flatnonzero(which == r)
-        column = parts[r].ids
-        local = (source[at] - bases[r]).tolist()
-        found = column.take(local) if isinstance(column, DocIds) else [column[p] for p in local]
-        for i, doc_id in zip(at.tolist(), found):
-            ids[i] = doc_id
-    return ids
+    return [columns[r][p] for r, p in zip(which.tolist(), (source - bases[which]).tolist())]
 
 
 class _Part(NamedTuple):

@@ -345,9 +345,9 @@ class DocIds(Sequence[str]):
     def __iter__(self):
         return iter(self._index.doc_ids(self._docnos))
 
-    def take(self, positions: Sequence[int]) -> list[str]:
-        """The ids at ``positions``, decoded in one call."""
-        return self._index.doc_ids(self._docnos[np.asarray(positions, np.int64)])
+    def of(self, docnos: np.ndarray) -> list[str]:
+        """The ids of other document numbers of the same index, decoded in one call."""
+        return self._index.doc_ids(docnos)
 
     def __reduce__(self):
         return list, (list(self),)
