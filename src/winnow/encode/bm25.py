@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import multiprocessing as mp
 import os
 import threading
 from collections import deque
@@ -285,6 +284,8 @@ class BM25Encoder(DocumentEncoder):
         if second is None:
             return
         batches = itertools.chain([second], batches)
+        import multiprocessing as mp  # here: a one-shot search never needs it
+
         # Forking a process that runs other threads (a server, a test client) can leave a lock held
         # by one of them locked forever in the child: such processes analyse in-process.
         if self.workers <= 1 or "fork" not in mp.get_all_start_methods() or threading.active_count() > 1:
