@@ -3,8 +3,9 @@
 corpus in the same order).
 
 Documents are matched by number in a compiled hash table per query instead of by id in Python
-dictionaries, the fused sum and the top k are computed in the same kernel, and document ids are
-taken, by position, from the input runs only for the documents kept. A run built from
+dictionaries, the fused sum and the top k are computed in the same kernel (reading only the top
+of each run when few are kept), and document ids are found only for the documents kept: decoded
+by number when the runs come from indexes, else taken by position from the input runs. A run built from
 :class:`~winnow.types.RunColumns` (as retrievers build theirs) goes to the kernel as it is, with no
 step per query in Python; the result is built from columns too. The terms, their sum and the
 order (ties by lower id) are those of :mod:`winnow.fuse.union`, so the result is the same run.
