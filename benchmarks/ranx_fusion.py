@@ -63,6 +63,9 @@ def main() -> None:
     if len(names) < 2:
         raise SystemExit(f"need at least two runs present in both folders, found {names}")
     tune_qrels, test_qrels = read_qrels(args.data, args.tune_split), read_qrels(args.data, args.test_split)
+    for name in names:  # a query a retriever found nothing for is in no TREC file: an empty ranking
+        tune[name].make_comparable(tune_qrels)
+        test[name].make_comparable(test_qrels)
     tune_runs, test_runs = [tune[n] for n in names], [test[n] for n in names]
     print(f"runs: {', '.join(names)}\n")
     print(f"| fusion (ranx) | parameters tuned on {args.tune_split} | {args.metric} {args.test_split} |")
