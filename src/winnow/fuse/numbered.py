@@ -69,7 +69,7 @@ def fuse_numbered(runs: Sequence[Run], method: str, params: dict, floors: tuple,
 
 
 def _key(params: dict) -> tuple:
-    """``params`` (checked) as a hashable key."""
+    """``params`` (checked) as a hashable key (weights as a tuple)."""
     return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
 
 
@@ -77,7 +77,7 @@ def _key(params: dict) -> tuple:
 def _kernel_terms(method: str, params: tuple, floors: tuple, n_runs: int) -> tuple:
     """The kernel's ``(kind, params, weights, mnz)`` for the fusion ``method`` with ``params`` (a
     :func:`_key`) over runs with score ``floors``; kept, as fusing query by query asks again."""
-    terms = METHODS[method].terms(n_runs, **{k: list(v) if isinstance(v, tuple) else v for k, v in params})
+    terms = METHODS[method].terms(n_runs, **dict(params))
     kind, codes = terms.codes(floors)
     return kind, codes, np.asarray(terms.weights, np.float64), terms.mnz
 

@@ -25,10 +25,10 @@ def tune_pipeline(node: Node, resolve: Callable[[str], object], queries: list[Qu
     tuned: dict[str, dict] = {}
     runs = {} if runs is None else runs
 
-    def retrieve(part: Node) -> Run:
+    def retrieve(part: Node, retriever) -> Run:
         text = unparse(part)
         if text not in runs:
-            runs[text] = build(part, resolve, tuned).retrieve(queries, depth)
+            runs[text] = retriever.retrieve(queries, depth)
         return runs[text]
 
     def visit(n: Node) -> None:
@@ -40,7 +40,7 @@ def tune_pipeline(node: Node, resolve: Callable[[str], object], queries: list[Qu
         if isinstance(n, Fuse):
             parts = [build(p, resolve, tuned) for p in n.parts]
             fixed = check_params(n.method, {k: v for k, v in n.params if k != "depth"}, len(parts))
-            tuned[unparse(n)] = tune([retrieve(p) for p in n.parts], qrels, n.method, metric,
+            tuned[unparse(n)] = tune([retrieve(p, r) for p, r in zip(n.parts, parts)], qrels, n.method, metric,
                                      floors=[p.score_floor for p in parts], grid={k: [v] for k, v in fixed.items()})
 
     visit(node)
