@@ -3,11 +3,16 @@ that ``winnow eval``'s fused pipelines are compared against.
 
     winnow eval DATA --split train --retriever bm25 --retriever dense:MODEL --run-out train-runs
     winnow eval DATA --split test  --retriever bm25 --retriever dense:MODEL --run-out test-runs
-    python benchmarks/ranx_fusion.py DATA train-runs test-runs [--tune-split train]
+    python benchmarks/ranx_fusion.py DATA train-runs test-runs [--tune-split train] [--fused DIR]
 
 For every method (weighted sum under min-max, z-score and max normalisation; RRF; CombSUM and
 CombMNZ), ranx's ``optimize_fusion`` picks the parameters on the tuning split's qrels (nDCG@10),
-then the fused test run is scored with ranx. Runs are matched by file name across both folders.
+then the fused test run is scored. Runs are matched by file name across both folders. ``--fused``
+adds runs fused elsewhere (winnow's, one TREC file each) to the same table.
+
+Every run is scored twice: by ranx, and by ir-measures (pytrec_eval, as ``winnow eval`` scores).
+The two order tied scores differently (trec_eval breaks ties by document id, descending), which
+moves nDCG@10 by about 0.001 on nfcorpus, so compare rows within one column.
 """
 
 from __future__ import annotations
@@ -54,9 +59,10 @@ def main() -> None:
     ap.add_argument("--tune-split", default="train")
     ap.add_argument("--test-split", default="test")
     ap.add_argument("--metric", default="ndcg@10")
+    ap.add_argument("--fused", type=Path, help="fused test runs to score alongside, one TREC file each")
     args = ap.parse_args()
 
-    from ranx import evaluate, fuse, optimize_fusion
+    from ranx import fuse, optimize_fusion
 
     tune, test = read_runs(args.tune_runs), read_runs(args.test_runs)
     names = [name for name in tune if name in test]
@@ -68,16 +74,42 @@ def main() -> None:
         test[name].make_comparable(test_qrels)
     tune_runs, test_runs = [tune[n] for n in names], [test[n] for n in names]
     print(f"runs: {', '.join(names)}\n")
-    print(f"| fusion (ranx) | parameters tuned on {args.tune_split} | {args.metric} {args.test_split} |")
-    print("|---|---|---:|")
+    score = scorer(args.data, args.test_split, test_qrels, args.metric)
+    print(f"| fusion | parameters tuned on {args.tune_split} | {args.metric} {args.test_split} (ranx) "
+          f"| {args.metric} {args.test_split} (ir-measures) |")
+    print("|---|---|---:|---:|")
     for name in names:
-        print(f"| {name} alone | - | {evaluate(test_qrels, test[name], args.metric):.4f} |")
+        print(f"| {name} alone | - | {score(test[name])} |")
     for label, method, norm, tuned in METHODS:
         params = (optimize_fusion(tune_qrels, tune_runs, norm=norm, method=method, metric="ndcg@10")
                   if tuned else {})
         fused = fuse(test_runs, norm=norm, method=method, params=params)
-        shown = ", ".join(f"{k}={v}" for k, v in params.items()) or "-"
-        print(f"| {label} | {shown} | {evaluate(test_qrels, fused, args.metric):.4f} |")
+        shown = ", ".join(f"{k}={[float(x) for x in v] if isinstance(v, tuple) else v}"
+                          for k, v in params.items()) or "-"
+        print(f"| ranx {label} | {shown} | {score(fused)} |")
+    for name, run in read_runs(args.fused).items() if args.fused else ():
+        run.make_comparable(test_qrels)
+        print(f"| {name} | - | {score(run)} |")
+
+
+def scorer(data: Path, split: str, qrels, metric: str):
+    """``run -> "ranx | ir-measures"``: the metric of a ranx run by both evaluators."""
+    import ir_measures
+    from ranx import evaluate
+
+    from winnow.evaluate.metrics import to_measure
+
+    measure = to_measure(metric)
+    judged = [ir_measures.Qrel(q, d, int(g)) for q, d, g in
+              (line.rstrip("\n").split("\t") for line in
+               (data / "qrels" / f"{split}.tsv").read_text(encoding="utf-8").splitlines()[1:])]
+
+    def score(run) -> str:
+        scored = [ir_measures.ScoredDoc(q, d, s) for q, hits in run.to_dict().items() for d, s in hits.items()]
+        ours = ir_measures.calc_aggregate([measure], judged, scored)[measure]
+        return f"{evaluate(qrels, run, metric):.4f} | {ours:.4f}"
+
+    return score
 
 
 if __name__ == "__main__":

@@ -96,6 +96,15 @@ def test_convex_z_score_is_ranx_wsum_of_zmuv(runs, data):
 
 
 @SETTINGS
+@given(golden_runs(), st.data())
+def test_convex_max_is_ranx_wsum_of_max(runs, data):
+    runs = [{q: {doc: s + 51 for doc, s in hits.items()} for q, hits in run.items()} for run in runs]  # best > 0
+    weights = data.draw(st.lists(st.floats(0.05, 1), min_size=len(runs), max_size=len(runs)))
+    unit = [w / sum(weights) for w in weights]
+    same(ours(runs, "convex", weights=weights, norm="max"), theirs(runs, "max", "wsum", {"weights": unit}))
+
+
+@SETTINGS
 @given(golden_runs(), st.sampled_from(["combsum", "combmnz"]))
 def test_comb_min_max(runs, method):
     same(ours(runs, method), theirs(runs, "min-max", {"combsum": "sum", "combmnz": "mnz"}[method]))

@@ -79,7 +79,16 @@ def test_tm2c2_without_a_floor_is_min_max_and_says_so(caplog):
     assert fuse([A, B], "convex", norm="tm2c2").to_dict() == fuse([A, B], "convex").to_dict()
 
 
-@pytest.mark.parametrize("norm", ["minmax", "zscore", "tm2c2"])
+def test_max_by_hand_whatever_the_floors():
+    negative = Run.from_dict({"q1": {"a": -1.0, "e": -3.0}}, "negative")
+    for floors in ([None, None, None], [0.0, -1.0, -5.0]):
+        fused = fuse([A, B, negative], "convex", norm="max", floors=floors, weights=[0.5, 0.25, 0.25])
+        # s / max; a query whose best score is not above 0 maps to 0; missing documents score 0
+        close(scores(fused), {"a": 0.5 * 3 / 3, "b": 0.5 * 2 / 3 + 0.25 * 5 / 5,
+                              "c": 0.5 * 1 / 3, "d": 0.25 * 4 / 5, "e": 0.0})
+
+
+@pytest.mark.parametrize("norm", ["minmax", "zscore", "tm2c2", "max"])
 def test_combsum_and_combmnz(norm):
     floors = [0.0, 0.0]
     total = {d: 2 * s for d, s in scores(fuse([A, B], "convex", norm=norm, floors=floors)).items()}

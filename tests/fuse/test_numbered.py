@@ -14,7 +14,7 @@ from winnow.types import Hits, Run
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CASES = [("rrf", {}), ("rrf", {"k": 0}), ("combsum", {"norm": "minmax"}), ("combmnz", {"norm": "zscore"})] + [
-    (method, {"norm": norm}) for method in ("convex", "combsum", "combmnz") for norm in ("minmax", "zscore", "tm2c2")]
+    (method, {"norm": norm}) for method in ("convex", "combsum", "combmnz") for norm in ("minmax", "zscore", "tm2c2", "max")]
 
 
 @st.composite

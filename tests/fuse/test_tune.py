@@ -43,8 +43,8 @@ def test_tune_searches_norms_and_rrf_k_deterministically():
 
 
 def test_default_grid():
-    assert default_grid("convex", 2)["norm"] == ["minmax", "zscore"]  # tm2c2 is min-max without floors
-    assert default_grid("convex", 2, floors=[0, None])["norm"] == ["minmax", "zscore", "tm2c2"]
+    assert default_grid("convex", 2)["norm"] == ["minmax", "zscore", "max"]  # tm2c2 is min-max without floors
+    assert default_grid("convex", 2, floors=[0, None])["norm"] == ["minmax", "zscore", "tm2c2", "max"]
     assert default_grid("rrf", 5) == {"k": [10, 20, 40, 60, 80, 100]}
     with pytest.raises(WinnowError, match="2 to 4 runs"):
         default_grid("convex", 5)

@@ -454,7 +454,7 @@ def train(
     teacher: list[str] = typer.Option(["bm25"], help="Teacher: pipeline text (bm25, zscore(bm25 + dense:MODEL), "
                                       "a winnow folder) or rerank:MODEL. Repeat for an ensemble."),
     teacher_weight: Optional[list[float]] = typer.Option(None, help="Weight of each teacher, in order (default 1)."),
-    norm: str = typer.Option("minmax", help="Per-query normalisation of teacher scores: minmax, zscore, tm2c2."),
+    norm: str = typer.Option("minmax", help="Per-query normalisation of teacher scores: minmax, zscore, tm2c2, max."),
     split: str = typer.Option("train", help="Qrels split to train on (ignored with --label-free)."),
     label_free: bool = typer.Option(False, "--label-free", help="Train on pseudo-queries from the corpus, no qrels."),
     pseudo_queries: int = typer.Option(4000, help="Pseudo-queries to make (label-free)."),

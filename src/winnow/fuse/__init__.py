@@ -8,10 +8,10 @@ Methods (:data:`METHODS`), each in its own module:
 - ``combsum`` / ``combmnz``: the sum of normalised scores, times the number of runs that retrieved
   the document for CombMNZ (Fox & Shaw 1994); parameter ``norm`` (``minmax``).
 
-Normalisations (:mod:`winnow.fuse.normalize`): ``minmax``, ``zscore`` and ``tm2c2`` (theoretical
-min-max: the retriever's lowest possible score as the lower end). A document one run did not
-retrieve scores that run's lower bound (0 after min-max and TM2C2, the lowest z-score after
-z-scoring; 0 in RRF).
+Normalisations (:mod:`winnow.fuse.normalize`): ``minmax``, ``zscore``, ``tm2c2`` (theoretical
+min-max: the retriever's lowest possible score as the lower end) and ``max`` (``s / max``). A
+document one run did not retrieve scores that run's lower bound (0 after min-max, TM2C2 and max,
+the lowest z-score after z-scoring; 0 in RRF).
 
 Example::
 

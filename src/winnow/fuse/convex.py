@@ -13,7 +13,7 @@ from winnow.fuse.params import Method, Terms, norm as norm_param, weights as wei
 def terms(n_runs: int, *, weights: Sequence[float] | None = None, norm: str = "minmax") -> Terms:
     """``score(d) = sum_r w_r * phi_r(d)`` with ``w`` the weights divided by their sum (equal by
     default) and ``phi_r`` run ``r``'s normalised score (``norm``: ``minmax``, ``zscore``,
-    ``tm2c2``); a document ``r`` did not retrieve gets ``r``'s lower bound for that query.
+    ``tm2c2``, ``max``); a document ``r`` did not retrieve gets ``r``'s lower bound for that query.
     """
     w = np.full(n_runs, 1.0) if weights is None else np.asarray(weights, dtype=np.float64)
     return Terms(norm, w / w.sum())

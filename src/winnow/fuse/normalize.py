@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 MINMAX, ZSCORE, TM2C2, RECIPROCAL = 0, 1, 2, 3  # the kernels' codes of what a run contributes
-KINDS = {"minmax": MINMAX, "zscore": ZSCORE, "tm2c2": TM2C2, "reciprocal": RECIPROCAL}
+KINDS = {"minmax": MINMAX, "zscore": ZSCORE, "tm2c2": TM2C2, "max": TM2C2, "reciprocal": RECIPROCAL}
+FIXED_FLOORS = {"max": 0.0}  # normalisations that put the same floor under every run
 
 
 def _apply(kind: int, values: np.ndarray, offsets: np.ndarray, floor: float | None) -> tuple[np.ndarray, np.ndarray]:
@@ -52,4 +53,12 @@ def tm2c2(values: np.ndarray, offsets: np.ndarray, floor: float | None = None) -
     return _apply(TM2C2, values, offsets, floor)
 
 
-NORMS = {"minmax": min_max, "zscore": z_score, "tm2c2": tm2c2}
+def max_norm(values: np.ndarray, offsets: np.ndarray, floor: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``s / max`` over each query's scores (ranx's ``max``): :func:`tm2c2` with the floor 0 for
+    every run, whatever its retriever; missing documents score 0. A query whose best score is not
+    above 0 maps its scores to 0. ``floor`` is ignored.
+    """
+    return _apply(TM2C2, values, offsets, FIXED_FLOORS["max"])
+
+
+NORMS = {"minmax": min_max, "zscore": z_score, "tm2c2": tm2c2, "max": max_norm}

@@ -10,7 +10,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from winnow.errors import WinnowError
-from winnow.fuse.normalize import KINDS, NORMS, RECIPROCAL
+from winnow.fuse.normalize import FIXED_FLOORS, KINDS, NORMS, RECIPROCAL
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Terms:
     runs that retrieved ``d`` when ``mnz``.
 
     Attributes:
-        kind: ``term_r``: a normalised score (``minmax``, ``zscore``, ``tm2c2``; a document the
+        kind: ``term_r``: a normalised score (``minmax``, ``zscore``, ``tm2c2``, ``max``; a document the
             run did not retrieve gets the run's lower bound for the query) or ``reciprocal``,
             ``1 / (k + rank)`` (0 for a document the run did not retrieve); see
             :mod:`winnow.fuse.normalize`.
@@ -35,9 +35,11 @@ class Terms:
 
     def codes(self, floors: Sequence[float | None]) -> tuple[int, np.ndarray]:
         """The kind's code and, per run, its parameter for the kernels: ``k``, or the score floor
-        for ``tm2c2`` (NaN: none)."""
+        for ``tm2c2`` (NaN: none) or the one floor of ``max``."""
         if self.kind == "reciprocal":
             return RECIPROCAL, np.full(len(floors), float(self.k))
+        if self.kind in FIXED_FLOORS:
+            return KINDS[self.kind], np.full(len(floors), FIXED_FLOORS[self.kind])
         return KINDS[self.kind], np.array([np.nan if f is None else f for f in floors], np.float64)
 
 
@@ -89,7 +91,7 @@ def weights(value: object, n_runs: int) -> list[float]:
 
 
 def norm(value: object, n_runs: int) -> str:
-    """A normalisation name: ``minmax``, ``zscore`` or ``tm2c2`` (``min-max``, ``z-score`` too)."""
+    """A normalisation name: ``minmax``, ``zscore``, ``tm2c2`` or ``max`` (``min-max``, ``z-score`` too)."""
     name = value.strip().lower().replace("-", "").replace("_", "") if isinstance(value, str) else value
     if name not in NORMS:
         raise WinnowError(f"unknown score normalisation {value!r}; choose one of {', '.join(NORMS)}")

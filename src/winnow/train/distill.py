@@ -58,7 +58,7 @@ class DistillConfig:
         teachers: pipeline text per teacher (``bm25``, ``zscore(bm25 + dense:MODEL)``, a winnow
             folder) or ``rerank:MODEL`` for a cross-encoder that rescores the others' pool.
         teacher_weights: one per teacher (``None``: equal).
-        norm: per-query normalisation of each teacher's scores: ``minmax``, ``zscore`` or ``tm2c2``.
+        norm: per-query normalisation of each teacher's scores: ``minmax``, ``zscore``, ``tm2c2`` or ``max``.
         pseudo_queries: label-free mode: how many pseudo-queries to make (dev ones included).
         pseudo_kinds: kinds of pseudo-queries (:data:`winnow.train.pseudo.KINDS`).
         doc2query: a sequence-to-sequence model for the ``doc2query`` kind.

@@ -154,7 +154,7 @@ def ensemble(runs: Sequence[Run], weights: Sequence[float], norm: str = "minmax"
     Args:
         runs: one per teacher.
         weights: one per run; divided by their sum, so with min-max every score is in [0, 1].
-        norm: ``minmax``, ``zscore`` or ``tm2c2`` (:data:`winnow.fuse.normalize.NORMS`).
+        norm: ``minmax``, ``zscore``, ``tm2c2`` or ``max`` (:data:`winnow.fuse.normalize.NORMS`).
         floors: per run, the lowest score its teacher can give (``tm2c2`` only).
 
     Returns:
