@@ -14,7 +14,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from winnow.errors import WinnowError
+from winnow.errors import InputError, WinnowError
 
 
 @dataclass(frozen=True)
@@ -326,6 +326,21 @@ def check_query(text: object) -> str:
     if not isinstance(text, str):
         raise WinnowError(f"a query must be a str, got {type(text).__name__}: {text!r:.80}")
     return text
+
+
+def check_documents(docs: object) -> Iterator[Document]:
+    """Stream ``docs``, an iterable of :class:`Document`; anything else is refused, an item by its
+    position in the stream."""
+    if isinstance(docs, (str, bytes, Mapping)) or not hasattr(docs, "__iter__"):
+        raise InputError(f"documents must be an iterable of Document, got {type(docs).__name__}: {docs!r:.80}")
+
+    def checked() -> Iterator[Document]:
+        for i, doc in enumerate(docs):
+            if not isinstance(doc, Document):
+                raise InputError(f"document {i} of the stream is a {type(doc).__name__}, not a Document: {doc!r:.80}")
+            yield doc
+
+    return checked()
 
 
 def as_queries(queries: object) -> list[Query]:

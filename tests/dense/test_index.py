@@ -14,7 +14,7 @@ from tests.tiny_models import load_docs, load_queries
 from winnow.dense.encoder import DenseEncoder
 from winnow.dense.index import DenseIndex, write_dense_index
 from winnow.dense.retriever import DenseRetriever
-from winnow.errors import IndexFormatError, WinnowError
+from winnow.errors import IndexFormatError, InputError, WinnowError
 from winnow.types import Document
 
 pytest.importorskip("torch")
@@ -107,6 +107,14 @@ def test_damaged_folders_are_refused(index, tmp_path, damage, match):
     damage(copy)
     with pytest.raises(IndexFormatError, match=match):
         DenseIndex(copy)
+
+
+def test_what_is_not_a_stream_of_documents_is_an_input_error(tiny_st, tmp_path):
+    with pytest.raises(InputError, match="iterable of Document, got method"):
+        write_dense_index(tmp_path.iterdir, DenseEncoder(str(tiny_st)), tmp_path / "idx")
+    with pytest.raises(InputError, match="document 3 of the stream is a str"):
+        write_dense_index(DOCS[:3] + ["text"], DenseEncoder(str(tiny_st)), tmp_path / "idx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_a_failed_build_leaves_the_old_index(tiny_st, tmp_path):

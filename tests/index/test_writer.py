@@ -159,6 +159,19 @@ def test_duplicate_ids_and_empty_corpus_are_input_errors(tmp_path):
     assert not out.exists() and no_staging_left(out)
 
 
+@pytest.mark.parametrize("docs,match", [
+    (read_corpus, "iterable of Document, got function"),  # the reader, not its records
+    ("corpus.jsonl", "iterable of Document, got str"),
+    (5, "iterable of Document, got int"),
+    ([Document("a", "x"), {"id": "b", "text": "y"}], "document 1 of the stream is a dict"),
+])
+def test_what_is_not_a_stream_of_documents_is_an_input_error(docs, match, tmp_path):
+    out = tmp_path / "ix"
+    with pytest.raises(InputError, match=match):
+        build_index(docs, build_encoder("bm25"), out)
+    assert not out.exists() and no_staging_left(out)
+
+
 def test_bad_quantize_option(vector_corpus, tmp_path):
     with pytest.raises(WinnowError, match="quantize"):
         build_index(*vector_corpus([{0: 1.0}], 1), tmp_path / "ix", quantize="u4")

@@ -34,7 +34,7 @@ from winnow.errors import IndexFormatError, WinnowError
 from winnow.fsutil import fsync_dir, write_atomic
 from winnow.index.docstore import StringTable, StringTableWriter, document_record
 from winnow.index.manifest import check_file_entries, check_folder, file_digest
-from winnow.types import Document
+from winnow.types import Document, check_documents
 
 log = logging.getLogger("winnow.dense")
 
@@ -144,6 +144,7 @@ def write_dense_index(docs: Iterable[Document], encoder, out: str | Path, *, dty
 
     if dtype not in DTYPES:
         raise WinnowError(f"vector dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
+    docs = check_documents(docs)
     ann = tuple(ann)
     unknown = [a for a in ann if a not in LIBRARIES]
     if unknown:
@@ -161,9 +162,8 @@ def write_dense_index(docs: Iterable[Document], encoder, out: str | Path, *, dty
         columns = ColumnsWriter(staging, fields)
         raw = staging / "vectors.raw"
         n, dim, seen = 0, 0, set()
-        iterator = iter(docs)
         with open(raw, "wb") as sink:
-            while chunk := list(islice(iterator, ENCODE_CHUNK)):
+            while chunk := list(islice(docs, ENCODE_CHUNK)):
                 for doc in chunk:
                     if doc.id in seen:
                         raise WinnowError(f"document id {doc.id!r} appears twice in the corpus")

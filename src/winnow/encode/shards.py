@@ -20,7 +20,7 @@ import numpy as np
 
 from winnow.errors import WinnowError
 from winnow.fsutil import replacing, write_atomic
-from winnow.types import Document, SparseBatch
+from winnow.types import Document, SparseBatch, check_documents
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def encode_corpus_to_shards(
     shard_dir.mkdir(parents=True, exist_ok=True)
     _check_manifest(shard_dir, {"encoder": encoder.kind, "config": encoder.config(), "shard_size": shard_size})
     paths, skipped = [], 0
-    iterator = iter(docs)
+    iterator = check_documents(docs)
     with _progress(progress) as advance:
         while chunk := list(islice(iterator, shard_size)):
             path = shard_path(shard_dir, len(paths))

@@ -42,7 +42,7 @@ from winnow.fsutil import fsync_dir
 from winnow.index.manifest import FORMAT, MANIFEST, folder_manifest, fsync_file, is_temporary, write_folder_manifest
 from winnow.index.pruned import PRUNED, prune_postings
 from winnow.index.segment import SEGMENT_RE, Vocabulary, build_segment, id_hash
-from winnow.types import Document
+from winnow.types import Document, check_documents
 
 log = logging.getLogger("winnow.index")
 
@@ -212,6 +212,7 @@ class IndexWriter:
         Raises:
             InputError: an id already in the index (use :meth:`update`) or twice in ``docs``.
         """
+        docs = check_documents(docs)
         seg = self.path / f"seg-{self._next_seg}"
         self._next_seg += 1
         query_dir = None
@@ -255,7 +256,7 @@ class IndexWriter:
 
     def update(self, docs: Iterable[Document], progress: Callable[[int], None] | None = None) -> int:
         """Replace documents by id (adding those not yet in the index); return how many were written."""
-        docs = list(docs)
+        docs = list(check_documents(docs))
         self.delete([d.id for d in docs])
         return self.add(docs, progress)
 
