@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from winnow.dense.layout import LATENT, DenseLayout, read_json
-from winnow.encode.onnx_backend import OPSET, cache_root, cached_graph, open_session
+from winnow.encode.onnx_backend import INT8_SUFFIX, OPSET, cache_root, cached_graph, open_session
 from winnow.errors import require
 from winnow.fsutil import replacing
 
@@ -94,7 +94,7 @@ def _fingerprint(folder: Path) -> str:
 def graph_path(layout: DenseLayout, modes: tuple[str, ...], normalize: bool, quantize: str,
                fused: bool = False) -> Path:
     """Where the exported graph for these settings lives (it may not exist yet)."""
-    suffix = "-fused" if fused else "-int8" if quantize == "int8" else ""
+    suffix = "-fused" if fused else INT8_SUFFIX if quantize == "int8" else ""
     name = f"winnow-dense-{'+'.join(modes)}{'-norm' if normalize else ''}{suffix}.onnx"
     folder = layout.root
     if os.access(folder, os.W_OK) and folder.stat().st_mode & 0o222:

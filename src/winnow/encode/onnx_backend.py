@@ -19,6 +19,7 @@ from winnow.errors import WinnowError, require
 from winnow.fsutil import replacing
 
 logger = logging.getLogger(__name__)
+INT8_SUFFIX = "-int8pc"  # per-channel int8 graphs (named apart from older per-tensor ones)
 
 OPSET = 17
 
@@ -49,7 +50,7 @@ def graph_path(folder: Path, name: str) -> Path:
 
 def onnx_path(folder: Path, pooling: str, activation: str, quantize: str) -> Path:
     """Where the exported graph for these settings lives (it may not exist yet)."""
-    return graph_path(folder, f"winnow-splade-{pooling}-{activation}{'-int8' if quantize == 'int8' else ''}.onnx")
+    return graph_path(folder, f"winnow-splade-{pooling}-{activation}{INT8_SUFFIX if quantize == 'int8' else ''}.onnx")
 
 
 def export_onnx(folder: Path, pooling: str, activation: str, path: Path) -> None:
@@ -97,7 +98,9 @@ def open_session(path: Path, threads: int):
 
 def cached_graph(path: Path, fp32: Path, export, quantize: str) -> Path:
     """``path``, made on first use: ``export(fp32)`` writes the float32 graph, then int8 quantisation
-    (dynamic, ONNX Runtime's) when ``quantize`` asks for it."""
+    when ``quantize`` asks for it: ONNX Runtime's dynamic quantisation with a scale per output
+    channel. One scale per tensor saturates on CPUs without VNNI (all-MiniLM-L6-v2's vectors came
+    out at cosine 0.90 to the float ones, against 0.99 per channel)."""
     if path.exists():
         return path
     if not fp32.exists():
@@ -106,7 +109,8 @@ def cached_graph(path: Path, fp32: Path, export, quantize: str) -> Path:
         quantization = require("onnxruntime.quantization", "onnx")
         logger.info("quantising %s to int8", fp32)
         with replacing(path) as tmp:
-            quantization.quantize_dynamic(str(fp32), str(tmp), weight_type=quantization.QuantType.QInt8)
+            quantization.quantize_dynamic(str(fp32), str(tmp), weight_type=quantization.QuantType.QInt8,
+                                          per_channel=True)
     return path
 
 
