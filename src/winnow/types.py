@@ -314,6 +314,8 @@ class Qrels:
 
 def check_k(k: object, name: str = "k") -> int:
     """Validate a result count: a non-negative ``int`` (``bool`` and floats are refused)."""
+    if type(k) is int and k >= 0:  # the common case, checked first: searching calls this per query
+        return k
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
         raise WinnowError(f"{name} must be a non-negative integer, got {k!r} ({type(k).__name__})")
     if k < 0:

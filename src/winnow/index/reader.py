@@ -256,19 +256,16 @@ class SparseIndex:
 
     def doc_ids(self, docnos: np.ndarray) -> list[str]:
         docnos = np.asarray(docnos, np.int64)
-        if len(self.segments) == 1:
-            return self._take(self.segments[0].ids, docnos)
-        out: list[str] = [""] * len(docnos)
-        owner = np.searchsorted(self._bases, docnos, "right") - 1
-        for s in np.unique(owner).tolist():
-            at = np.flatnonzero(owner == s)
-            for i, doc_id in zip(at.tolist(), self._take(self.segments[s].ids, docnos[at] - self._bases[s])):
-                out[i] = doc_id
-        return out
-
-    def _take(self, table: StringTable, docnos: np.ndarray) -> list[str]:
         try:
-            return table.take(docnos)
+            if len(self.segments) == 1:
+                return self.segments[0].ids.take(docnos)
+            out: list[str] = [""] * len(docnos)
+            owner = np.searchsorted(self._bases, docnos, "right") - 1
+            for s in np.unique(owner).tolist():
+                at = np.flatnonzero(owner == s)
+                for i, doc_id in zip(at.tolist(), self.segments[s].ids.take(docnos[at] - self._bases[s])):
+                    out[i] = doc_id
+            return out
         except UnicodeDecodeError:
             raise IndexFormatError(f"{self.path}: a damaged document id (run `winnow verify`)") from None
 

@@ -84,6 +84,8 @@ class Searcher(Retriever):
         self._live = [s.live for s in self._segments]
         self._masks = MaskCache()
         self._max_docs = max((s.n_docs for s in self._segments), default=0)
+        self._n_docs = self.index.n_docs
+        self._scale = np.float32(self.index.scale) if self.index.scale != 1.0 else None
         self.approx = approx or Approx()
         self.name = self.index.manifest.get("spec") or self.index.encoder_kind
         self.score_floor = 0.0 if all(s.arrays.non_negative for s in self._segments) else None
@@ -170,8 +172,8 @@ class Searcher(Retriever):
         terms, weights = _as_query(terms, weights)
         if k == 0 or len(terms) == 0:
             return _EMPTY.docnos, _EMPTY.scores
-        allowed = self._allowed(filter)
-        if len(self._segments) == 1:  # the common case, as fast as an index without segments
+        allowed = self._live if filter is None else self._allowed(filter)
+        if len(allowed) == 1:  # the common case, as fast as an index without segments
             return self._search_segment(self._segments[0], allowed[0], terms, weights, k, code)
         clean_terms, clean_weights = np.empty_like(terms), np.empty_like(weights)
         code, m, cost = plan(*self._whole, terms, weights, code, clean_terms, clean_weights)
@@ -208,7 +210,7 @@ class Searcher(Retriever):
 
     def _search_segment(self, seg, allowed, terms, weights, k, code):
         ix = seg.arrays
-        clean_terms, clean_weights = np.empty_like(terms), np.empty_like(weights)
+        clean_terms, clean_weights = np.empty(len(terms), np.int32), np.empty(len(terms), np.float32)
         code, m, cost = plan(ix.indptr, ix.term_max, ix.non_negative, seg.n_docs, terms, weights, code, clean_terms,
                              clean_weights)
         if code == NOTHING:
@@ -348,7 +350,8 @@ class Searcher(Retriever):
         return STRATEGY_CODES[name]
 
     def _check_k(self, k: int) -> int:
-        return min(check_k(k), self.index.n_docs)
+        k = check_k(k)
+        return k if k < self._n_docs else self._n_docs
 
     def _hits(self, docs: np.ndarray, scores: np.ndarray) -> Hits:
         docs = docs.astype(np.int64)
@@ -356,8 +359,7 @@ class Searcher(Retriever):
 
     def _scaled(self, scores: np.ndarray) -> np.ndarray:
         """Kernel scores in the index's units (impacts may be stored scaled)."""
-        scale = self.index.scale
-        return scores * np.float32(scale) if scale != 1.0 else scores
+        return scores if self._scale is None else scores * self._scale
 
     def documents(self, ids: Sequence[str]) -> list[Document | None]:
         """The stored documents of ``ids`` (``None`` for an id this commit does not hold)."""
