@@ -150,7 +150,7 @@ def offer_maxscore(indptr, docids, impacts, term_max, block_ptr, block_last, blo
             while bits:
                 low = bits & (~bits + np.uint64(1))
                 bits ^= low
-                off = word_i * 64 + _LOW_BIT[(low * _DEBRUIJN) >> np.uint64(58)]
+                off = word_i * 64 + _LOW_BIT[np.multiply(low, _DEBRUIJN) >> np.uint64(58)]  # wraps, as meant
                 score = acc[off]
                 acc[off] = 0.0
                 d = start + off
