@@ -93,21 +93,19 @@ def main() -> None:
 
 
 def scorer(data: Path, split: str, qrels, metric: str):
-    """``run -> "ranx | ir-measures"``: the metric of a ranx run by both evaluators."""
-    import ir_measures
-    from ranx import evaluate
+    """``run -> "ranx | ir-measures"``: the metric of a ranx run by ranx and by ``winnow eval``'s
+    evaluator."""
+    from ranx import evaluate as ranx_evaluate
 
-    from winnow.evaluate.metrics import to_measure
+    from winnow.corpus.beir import read_qrels as read_judgements
+    from winnow.evaluate.metrics import evaluate
+    from winnow.types import Run
 
-    measure = to_measure(metric)
-    judged = [ir_measures.Qrel(q, d, int(g)) for q, d, g in
-              (line.rstrip("\n").split("\t") for line in
-               (data / "qrels" / f"{split}.tsv").read_text(encoding="utf-8").splitlines()[1:])]
+    judged = read_judgements(data / "qrels" / f"{split}.tsv")
 
     def score(run) -> str:
-        scored = [ir_measures.ScoredDoc(q, d, s) for q, hits in run.to_dict().items() for d, s in hits.items()]
-        ours = ir_measures.calc_aggregate([measure], judged, scored)[measure]
-        return f"{evaluate(qrels, run, metric):.4f} | {ours:.4f}"
+        ours = evaluate(Run.from_dict(run.to_dict(), "ranx"), judged, [metric])[metric]
+        return f"{ranx_evaluate(qrels, run, metric):.4f} | {ours:.4f}"
 
     return score
 

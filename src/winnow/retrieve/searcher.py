@@ -172,8 +172,8 @@ class Searcher(Retriever):
         terms, weights = _as_query(terms, weights)
         if k == 0 or len(terms) == 0:
             return _EMPTY.docnos, _EMPTY.scores
-        allowed = self._live if filter is None else self._allowed(filter)
-        if len(allowed) == 1:  # the common case, as fast as an index without segments
+        allowed = self._allowed(filter)
+        if len(self._segments) == 1:  # the common case, as fast as an index without segments
             return self._search_segment(self._segments[0], allowed[0], terms, weights, k, code)
         clean_terms, clean_weights = np.empty_like(terms), np.empty_like(weights)
         code, m, cost = plan(*self._whole, terms, weights, code, clean_terms, clean_weights)
