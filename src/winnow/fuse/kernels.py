@@ -173,8 +173,8 @@ def _descending(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, q: int) -> b
 
 
 @jit
-def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np.ndarray, kind: int,
-                  params: np.ndarray, weights: np.ndarray, mnz: bool, k: int):
+def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, starts: np.ndarray, first: np.ndarray, last: np.ndarray,
+                  kind: int, params: np.ndarray, weights: np.ndarray, mnz: bool, k: int):
     """Fuse runs whose hits are document numbers of one numbering, query by query.
 
     For a small ``k`` (and not CombMNZ), the runs are read together, deeper and deeper, until no
@@ -184,10 +184,12 @@ def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np
     a run (checked), so the kept documents and their scores are those of reading everything.
 
     Args:
-        docnos: every run's document numbers (int64), in any layout that ``lo`` and ``hi`` describe.
+        docnos: every run's document numbers (int64), run after run; run ``r``'s start at
+            ``starts[r]``.
         scores: their scores (float64), aligned with ``docnos``.
-        lo, hi: ``(n_runs, n_queries)``: run ``r``'s hits of query ``q``, best first, are
-            positions ``lo[r, q]:hi[r, q]``.
+        starts: ``(n_runs,)``: where each run's hits start in ``docnos``.
+        first, last: ``(n_runs, n_queries)``: run ``r``'s hits of query ``q``, best first, are
+            positions ``starts[r] + first[r, q]:starts[r] + last[r, q]``.
         kind, params: what each run contributes (see :func:`_terms`; one ``param`` per run).
         weights: one per run, each ``>= 0``.
         mnz: multiply each sum by the number of runs that retrieved the document.
@@ -201,7 +203,11 @@ def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np
         score that is NaN or infinite (-1: none), checked first; and the index of a run that lists
         a number twice for one query (-1: none; a document not read is not checked).
     """
-    n_runs, n_queries = lo.shape
+    n_runs, n_queries = first.shape
+    lo, hi = np.empty_like(first), np.empty_like(last)
+    for r in range(n_runs):
+        for q in range(n_queries):
+            lo[r, q], hi[r, q] = starts[r] + first[r, q], starts[r] + last[r, q]
     for r in range(n_runs):
         for q in range(n_queries):
             for j in range(lo[r, q], hi[r, q]):

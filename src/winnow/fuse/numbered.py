@@ -14,7 +14,7 @@ order (ties by lower id) are those of :mod:`winnow.fuse.union`, so the result is
 from __future__ import annotations
 
 from functools import lru_cache
-from itertools import chain
+from itertools import accumulate, chain
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -43,15 +43,13 @@ def fuse_numbered(runs: Sequence[Run], method: str, params: dict, floors: tuple,
     else:
         qids = tuple(dict.fromkeys(chain.from_iterable(runs)))
     parts = [_part(run, qids) for run in runs]
-    sizes = [len(p.scores) for p in parts]
-    bases = np.array([0] + sizes, np.int64).cumsum()
+    bases = np.array((0, *accumulate(len(p.scores) for p in parts)), np.int64)
     kind, codes, weights, mnz = _kernel_terms(method, _key(params), floors, len(runs))
     source, numbers, fused, bounds, tied, bad, twice = kernel(
         np.concatenate([p.docnos for p in parts], dtype=np.int64),
-        np.concatenate([p.scores for p in parts], dtype=np.float64),
-        np.array([p.lo for p in parts], np.int64) + bases[:-1, None],
-        np.array([p.hi for p in parts], np.int64) + bases[:-1, None], kind, codes, weights, mnz,
-        int(bases[-1]) if cutoff is None else cutoff)
+        np.concatenate([p.scores for p in parts], dtype=np.float64), bases,
+        np.array([p.lo for p in parts], np.int64), np.array([p.hi for p in parts], np.int64), kind, codes, weights,
+        mnz, int(bases[-1]) if cutoff is None else cutoff)
     if bad >= 0:
         raise WinnowError(f"run {runs[bad].name!r} holds a score that is NaN or infinite; fusion needs finite scores")
     if twice >= 0:
@@ -60,7 +58,7 @@ def fuse_numbered(runs: Sequence[Run], method: str, params: dict, floors: tuple,
     ids = _gather(parts, bases, source, numbers)
     if tied.any():
         order = np.arange(len(ids))
-        break_ties(order, tied, np.array(ids, dtype=object))
+        break_ties(order, tied, ids)
         ids, fused, numbers = [ids[i] for i in order.tolist()], fused[order], numbers[order]
     out = RunColumns(qids, bounds, ids, fused, numbers)
     if cutoff is not None and len(ids) > cutoff:

@@ -175,13 +175,27 @@ def ranked(qids: Sequence[str], ids: list[str], scores: np.ndarray, docnos: np.n
     return Run.from_columns(out if cutoff is None else out.cut(cutoff), name)
 
 
-def break_ties(order: np.ndarray, tied: np.ndarray, ids: np.ndarray) -> None:
+_FEW = 128  # up to this many ranked, ties are broken in one Python pass
+
+
+def break_ties(order: np.ndarray, tied: np.ndarray, ids: Sequence[str]) -> None:
     """Reorder, in place, each group of equal scores within a query (``tied[i]``: positions ``i``
     and ``i + 1`` of ``order`` hold equal scores) by ascending document id (``ids[order[i]]``).
 
-    Most groups are pairs (in RRF, the documents at the same rank of two runs), settled by one
-    vectorised comparison; larger groups are sorted one by one.
+    A short ranking (a query's top k) is settled in one Python pass. In a long one most groups
+    are pairs (in RRF, the documents at the same rank of two runs), settled by one vectorised
+    comparison; larger groups are sorted one by one.
     """
+    if len(tied) <= _FEW:
+        positions, start = order.tolist(), 0
+        for i, equal in enumerate(tied.tolist() + [False]):
+            if not equal:
+                if i > start:
+                    positions[start:i + 1] = sorted(positions[start:i + 1], key=ids.__getitem__)
+                start = i + 1
+        order[:] = positions
+        return
+    ids = np.asarray(ids, dtype=object)
     edges = np.diff(np.concatenate(([0], tied.view(np.int8), [0])))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # group = order[start:end + 1]
     pairs = starts[ends - starts == 1]
