@@ -26,6 +26,28 @@ def test_an_index_of_another_corpus_is_never_reused(tiny_beir, tmp_path):
     assert again.metrics == a.metrics and len([p for p in cache.iterdir() if p.is_dir()]) == 2
 
 
+def test_an_index_of_a_changed_model_is_rebuilt(tiny_beir, tiny_mlm, tmp_path):
+    """The same spec over the same corpus, but the model folder changed (or an encoder default
+    did): the cached index is not reused."""
+    import json
+
+    import winnow
+    from winnow.evaluate.cache import IndexCache
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_mlm, model)
+    cache = IndexCache(tmp_path / "cache")
+    corpus = tiny_beir / "corpus.jsonl"
+    spec = f"inference-free:{model}:doc_max_length=32"
+    first = cache.ensure(corpus, spec)
+    digest = winnow.open(first).index.encoder_config["model_files"]["config.json"]
+    assert cache.ensure(corpus, spec) == first
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "layer_norm_eps": 1e-6}))  # same spec, new model
+    assert cache.ensure(corpus, spec) == first
+    assert winnow.open(first).index.encoder_config["model_files"]["config.json"] != digest
+
+
 def test_several_systems_share_queries_and_indexes(tiny_beir, tmp_path):
     results = run_experiment(tiny_beir, ["bm25", "bm25:k1=0.9,b=0.4", "zscore(bm25 + bm25:k1=0.9,b=0.4)"],
                              metrics=["ndcg@10"], index_dir=tmp_path, tune_split="test")

@@ -23,31 +23,15 @@ import numpy as np
 
 from winnow.dense.layout import LATENT, DenseLayout, detect_dense_layout, read_json
 from winnow.dense.options import AUTO, DenseOptions, parse_dense_options
-from winnow.encode.model_layout import load_tokenizer, resolve_model
+from winnow.encode.model_layout import load_tokenizer, resolve_model, token_limit
 from winnow.errors import WinnowError
 from winnow.types import Document
 
 logger = logging.getLogger(__name__)
 
-FALLBACK_MAX_LENGTH = 512
-
-
 def _tokenizer_config(folder: Path) -> dict:
     path = folder / "tokenizer_config.json"
     return read_json(path) if path.exists() else {}
-
-
-def model_max_length(layout: DenseLayout) -> int:
-    """Tokens per text: the folder's ``max_seq_length``, else the smaller of the tokenizer's and the
-    position embeddings' limits (as sentence-transformers decides)."""
-    if layout.max_seq_length:
-        return int(layout.max_seq_length)
-    limits = [_tokenizer_config(layout.transformer_dir).get("model_max_length")]
-    config = layout.transformer_dir / "config.json"
-    if config.exists():
-        limits.append(read_json(config).get("max_position_embeddings"))
-    limits = [int(x) for x in limits if isinstance(x, (int, float)) and 0 < x < 1e9]
-    return min(limits) if limits else FALLBACK_MAX_LENGTH
 
 
 class DenseEncoder:
@@ -79,7 +63,7 @@ class DenseEncoder:
         self.include_prompt = layout.include_prompt if o.include_prompt == AUTO else o.include_prompt == "true"
         self.prompts = {side: getattr(o, f"{side}_prompt") or (layout.prompt(side) if o.model_prompts else "")
                         for side in ("query", "document")}
-        self.max_length = o.max_length or model_max_length(layout)
+        self.max_length = o.max_length or token_limit(layout.transformer_dir)
         self.query_max_length = o.query_max_length or self.max_length
         self.tokenizer = load_tokenizer(layout.transformer_dir)
         tokenizer_config = _tokenizer_config(layout.transformer_dir)

@@ -15,7 +15,7 @@ import numpy as np
 
 from winnow.encode.base import DocumentEncoder
 from winnow.encode.model_layout import (ModelLayout, detect_layout, load_tokenizer, model_record, resolve_model,
-                                        special_token_ids)
+                                        special_token_ids, token_limit)
 from winnow.encode.options import EncoderOptions
 from winnow.encode.pruning import prune_dense
 from winnow.errors import WinnowError
@@ -82,6 +82,7 @@ class MLMSparseModel:
         self.tokenizer = load_tokenizer(self.layout.mlm_dir)
         self.special_ids = special_token_ids(self.tokenizer)
         self.vocab_size = self.tokenizer.get_vocab_size(with_added_tokens=True)
+        self.doc_max_length = options.doc_max_length or token_limit(self.layout.mlm_dir)
         self._backend = None
         self._record: dict | None = None
 
@@ -151,6 +152,7 @@ class MLMDocumentEncoder(DocumentEncoder):
             "pooling": m.pooling,
             "activation": m.layout.activation,
             "vocab_size": m.vocab_size,
+            "doc_max_length": m.doc_max_length,
             "options": self.options.to_json(),
         }
 
@@ -163,4 +165,4 @@ class MLMDocumentEncoder(DocumentEncoder):
 
     def encode_documents(self, docs: Sequence[Document]) -> SparseBatch:
         """Pruned sparse vectors of ``docs`` (``title + " " + text``), one CSR row each."""
-        return self.sparse_model.encode_texts([d.full_text for d in docs], self.options.doc_max_length, prune=True)
+        return self.sparse_model.encode_texts([d.full_text for d in docs], self.sparse_model.doc_max_length, prune=True)

@@ -200,6 +200,24 @@ def detect_layout(root: Path) -> ModelLayout:
     raise WinnowError(f"model folder {root} has an unknown layout; expected {EXPECTED}")
 
 
+def token_limit(folder: Path, fallback: int = 512) -> int:
+    """Tokens per text the transformer in ``folder`` reads, as sentence-transformers decides: the
+    ``max_seq_length`` of its ``sentence_bert_config.json``, else the smaller of the tokenizer's
+    ``model_max_length`` and the position embeddings (``fallback`` when neither is known)."""
+    def setting(name: str, key: str):
+        path = folder / name
+        value = _read_json(path).get(key) if path.exists() else None
+        return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1e9 \
+            else None
+
+    declared = setting("sentence_bert_config.json", "max_seq_length")
+    if declared:
+        return declared
+    limits = [v for v in (setting("tokenizer_config.json", "model_max_length"),
+                          setting("config.json", "max_position_embeddings")) if v]
+    return min(limits) if limits else fallback
+
+
 def load_tokenizer(folder: Path):
     """The fast tokenizer of ``folder`` as a ``tokenizers.Tokenizer`` (no padding, no truncation).
 

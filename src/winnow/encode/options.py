@@ -99,7 +99,10 @@ class EncoderOptions(RuntimeOptions):
             CPUs with AVX512-BF16 or AMX, weights differ by ~1e-2).
         top_k: Keep at most this many terms per document (0: no limit).
         prune_ratio: Drop weights below ``prune_ratio * max weight`` of the document.
-        doc_max_length: Tokens per document, special tokens included.
+        doc_max_length: Tokens per document, special tokens included; 0 (the default) reads as
+            many as the model takes (its ``max_seq_length``, else its tokenizer's and position
+            embeddings' limit, as sentence-transformers does): most BEIR documents are longer than
+            256 tokens.
         query_max_length: Tokens per query; 0 picks the encoder's default (64 for SPLADE; the
             tokenizer's ``model_max_length`` for inference-free queries, as sentence-transformers'
             ``SparseStaticEmbedding`` does).
@@ -111,7 +114,7 @@ class EncoderOptions(RuntimeOptions):
 
     top_k: int = 0
     prune_ratio: float = 0.0
-    doc_max_length: int = 256
+    doc_max_length: int = 0
     query_max_length: int = 0
     pooling: str = "auto"
     idf: str = "auto"
@@ -119,10 +122,8 @@ class EncoderOptions(RuntimeOptions):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.check_choices({"pooling": POOLINGS, "idf": IDF_SOURCES})
-        if self.doc_max_length < 1:
-            raise WinnowError(f"encoder option doc_max_length must be at least 1, got {self.doc_max_length}")
-        if min(self.top_k, self.query_max_length) < 0:
-            raise WinnowError("encoder options top_k and query_max_length must be >= 0")
+        if min(self.top_k, self.doc_max_length, self.query_max_length) < 0:
+            raise WinnowError("encoder options top_k, doc_max_length and query_max_length must be >= 0")
         if not 0.0 <= self.prune_ratio < 1.0:
             raise WinnowError(f"encoder option prune_ratio must be in [0, 1), got {self.prune_ratio}")
 

@@ -1,8 +1,10 @@
 """Indexes built for evaluation, kept by corpus identity and encoder spec.
 
-An index is reused only when both its spec and the corpus it was built from match: the corpus is
-identified by its content hash (xxh3 over the file's bytes), recorded beside the index folder, so
-a second dataset can never pick up the first one's index.
+An index is reused only when its spec, the corpus it was built from and the encoder's settings
+all match: the corpus is identified by its content hash (xxh3 over the file's bytes), the encoder
+by the configuration it would build with now (resolved defaults, the model's file digests), both
+recorded beside the index folder. A second dataset never picks up the first one's index, nor a
+changed model or a new default an index built before.
 """
 
 from __future__ import annotations
@@ -48,10 +50,14 @@ class IndexCache:
         from winnow.api import index_corpus
         from winnow.fsutil import write_atomic
 
+        from winnow.encode.registry import build_encoder
+
         identity = corpus_identity(corpus_path)
         folder = self.folder(identity, spec)
         source = folder.with_name(folder.name + ".source.json")
-        recorded = {"corpus": identity, "spec": spec}
+        # the encoder as it builds now (defaults and the model's files included), as JSON reads it back
+        encoder = json.loads(json.dumps(build_encoder(spec).config(), default=str))
+        recorded = {"corpus": identity, "spec": spec, "encoder": encoder}
         if _records(source, recorded) and folder.is_dir():
             return folder
         self.root.mkdir(parents=True, exist_ok=True)

@@ -63,7 +63,7 @@ class CrossEncoderModel:
 
     def __init__(self, model: str, backend: str = "torch", max_length: int | None = None,
                  label: int | None = None, threads: int | None = None, device: str = "cpu"):
-        from winnow.encode.model_layout import resolve_model
+        from winnow.encode.model_layout import resolve_model, token_limit
 
         if backend not in BACKENDS:
             raise WinnowError(f"unknown cross-encoder backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -83,7 +83,7 @@ class CrossEncoderModel:
             raise WinnowError(f"model {model}: activation {self.activation_name} is not supported; "
                               f"expected one of {', '.join(ACTIVATIONS)}")
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(self.folder))
-        self.max_length = max_length or _max_length(self.folder, config, self.tokenizer)
+        self.max_length = max_length or token_limit(self.folder)
         self.threads = threads or os.cpu_count() or 1
         self._logits = (_torch_logits(self.folder, self.threads, device) if backend == "torch"
                         else _onnx_logits(self.folder, self.threads))
@@ -191,16 +191,6 @@ def _activation_name(folder: Path, config: dict, num_labels: int) -> str:
     if config.get("sbert_ce_default_activation_function"):
         return config["sbert_ce_default_activation_function"]
     return "torch.nn.modules.activation.Sigmoid" if num_labels == 1 else "torch.nn.modules.linear.Identity"
-
-
-def _max_length(folder: Path, config: dict, tokenizer) -> int:
-    st_config = folder / "sentence_bert_config.json"
-    if st_config.exists() and _read_json(st_config).get("max_seq_length"):
-        return int(_read_json(st_config)["max_seq_length"])
-    length = tokenizer.model_max_length
-    if config.get("max_position_embeddings", -1) != -1:
-        length = min(length, config["max_position_embeddings"])
-    return int(length)
 
 
 def _torch_logits(folder: Path, threads: int, device: str):

@@ -76,7 +76,8 @@ class DistillConfig:
         flops_ramp: fraction of the steps over which that weight grows quadratically from 0.
         idf_floor: IDF below which a token's FLOPS price stops growing (``1 / idf_floor``).
         temperature: divides the ensemble's scores (each in [0, 1] after min-max).
-        doc_max_length: tokens per document, special tokens included.
+        doc_max_length: tokens per document read in training, special tokens included (the saved
+            model reads as many as its position embeddings allow).
         bf16: bfloat16 autocast in the forward pass.
         device: ``auto``, ``cpu`` or ``cuda``.
         seed: pseudo-queries, sampling and initialisation.
@@ -356,7 +357,8 @@ def train_inference_free(beir_dir: str | Path, out_dir: str | Path, config: Dist
               "history": result.history, "evaluations": result.evaluations}
     text = json.dumps(report, indent=2)
     silence(network, np.flatnonzero(idf == 0))  # no query can match them: training never scored them
-    save_inference_free(network.cpu().eval(), tokenizer, idf, out, config.doc_max_length, {REPORT_FILE: text})
+    whole = min(tokenizer.model_max_length, network.config.max_position_embeddings)  # training may read less
+    save_inference_free(network.cpu().eval(), tokenizer, idf, out, whole, {REPORT_FILE: text})
     return json.loads(text)
 
 

@@ -30,7 +30,8 @@ def save_inference_free(network, tokenizer, idf: np.ndarray, out_dir: str | Path
     Args:
         network: the trained ``*ForMaskedLM``.
         idf: the query weight of every token id (0: never a query term).
-        max_length: document tokens, recorded as the transformer's ``max_seq_length``.
+        max_length: document tokens, recorded as the transformer's ``max_seq_length`` (the
+            model's whole input, which may be more than training read).
         extra: more files to write at the top (name -> text), such as the training report.
 
     Raises:
