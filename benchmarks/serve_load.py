@@ -1,8 +1,8 @@
 """Load on `winnow serve` over loopback: queries/s and latency percentiles against in-process search.
 
 For each served retriever (scifact BM25, and a hybrid: BM25 + inference-free with splade-tiny
-documents, or BM25 + its BM25+ variant when the model is absent), each HTTP server (uvicorn,
-granian: ``--servers``) and each worker count (1, 2), 1, 8 and 32 concurrent clients send ``GET /search`` with k=10, taking the scifact queries in
+documents, or BM25 + its BM25+ variant when the model is absent) and each worker count (1, 2),
+1, 8 and 32 concurrent clients send ``GET /search`` with k=10, taking the scifact queries in
 turn: 2,000 queries per run (``--queries``), or fewer when ``--seconds`` runs out first.
 Reported: queries/s, p50/p95/p99 latency as the client sees it, errors (any non-200 or
 transport error), and the CPU the clients used (a share of one core). The baseline is the same
@@ -89,12 +89,11 @@ def in_process(folder: Path, texts: list[str], n: int) -> dict:
     return {"batch_qps": batch_qps, "single_qps": single_qps}
 
 
-def start_server(served: dict[str, Path], workers: int, server: str) -> tuple[subprocess.Popen, int]:
+def start_server(served: dict[str, Path], workers: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
     names = [a for name, path in served.items() for a in ("--name", f"{name}={path}")]
     proc = subprocess.Popen([sys.executable, "-c", "from winnow.cli.app import main; main()", "serve", *names,
-                             "--port", str(port), "--workers", str(workers), "--max-batch", str(BATCH),
-                             "--server", server],
+                             "--port", str(port), "--workers", str(workers), "--max-batch", str(BATCH)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     import httpx
 
@@ -172,27 +171,6 @@ async def response(reader: asyncio.StreamReader) -> int:
     return int(lines[0].split(b" ", 2)[1])
 
 
-def server_rows(served: dict[str, Path], server: str, workers: int, texts: list[str], base: dict, args) -> list[dict]:
-    """Every client count against each served retriever, then batches of 50, on one server."""
-    rows = []
-    proc, port = start_server(served, workers, server)
-    try:
-        for name in served:
-            for clients in map(int, args.clients.split(",")):
-                r = asyncio.run(load(port, name, texts, clients, args.queries, args.seconds))
-                rows.append({"server": server, "retriever": name, "workers": workers, "clients": clients,
-                             "request": "search", **r, "vs_batch": r["qps"] / base[name]["batch_qps"]})
-                print(json.dumps(rows[-1]), file=sys.stderr)
-        # batches of 50: ten times the queries, so that each client sends more than one request
-        r = asyncio.run(load(port, "bm25", texts, 32, 10 * args.queries, args.seconds, batch=BATCH))
-        rows.append({"server": server, "retriever": "bm25", "workers": workers, "clients": 32,
-                     "request": f"batch of {BATCH}", **r, "vs_batch": r["qps"] / base["bm25"]["batch_qps"]})
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
-    return rows
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", type=Path, default=SHARED / "data" / "beir" / "scifact")
@@ -201,7 +179,6 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0, help="time limit per run")
     ap.add_argument("--clients", default="1,8,32")
     ap.add_argument("--workers", default="1,2")
-    ap.add_argument("--servers", default="uvicorn,granian", help="HTTP servers (`winnow serve --server`)")
     ap.add_argument("--second", default=f"inference-free:{SPLADE_TINY}" if SPLADE_TINY.is_dir() else SECOND_BM25,
                     help=f"the hybrid's other retriever (default: inference-free splade-tiny, else {SECOND_BM25})")
     ap.add_argument("--second-index", type=Path, help="an index of the dataset by --second built before (else "
@@ -216,13 +193,26 @@ def main() -> None:
     for name, b in base.items():
         print(f"in-process {name}: search_batch {b['batch_qps']:,.0f} q/s, one search at a time "
               f"{b['single_qps']:,.0f} q/s", file=sys.stderr)
-    for server in args.servers.split(","):
-        for workers in map(int, args.workers.split(",")):
-            rows += server_rows(served, server, workers, texts, base, args)
-    print("| server | retriever | workers | clients | request | queries | q/s | p50 ms | p95 ms | p99 ms | errors | "
-          "client CPU | vs in-process batch |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for workers in map(int, args.workers.split(",")):
+        proc, port = start_server(served, workers)
+        try:
+            for name in served:
+                for clients in map(int, args.clients.split(",")):
+                    r = asyncio.run(load(port, name, texts, clients, args.queries, args.seconds))
+                    rows.append({"retriever": name, "workers": workers, "clients": clients, "request": "search", **r,
+                                 "vs_batch": r["qps"] / base[name]["batch_qps"]})
+                    print(json.dumps(rows[-1]), file=sys.stderr)
+            # batches of 50: ten times the queries, so that each client sends more than one request
+            r = asyncio.run(load(port, "bm25", texts, 32, 10 * args.queries, args.seconds, batch=BATCH))
+            rows.append({"retriever": "bm25", "workers": workers, "clients": 32, "request": f"batch of {BATCH}", **r,
+                         "vs_batch": r["qps"] / base["bm25"]["batch_qps"]})
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(30)
+    print("| retriever | workers | clients | request | queries | q/s | p50 ms | p95 ms | p99 ms | errors | "
+          "client CPU | vs in-process batch |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['server']} | {r['retriever']} | {r['workers']} | {r['clients']} | {r['request']} | {r['queries']:,} | "
+        print(f"| {r['retriever']} | {r['workers']} | {r['clients']} | {r['request']} | {r['queries']:,} | "
               f"{r['qps']:,.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['errors']} | "
               f"{r['client_cpu']:.0%} | {r['vs_batch']:.0%} |")
     for name, b in base.items():

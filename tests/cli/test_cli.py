@@ -97,10 +97,3 @@ def test_skip_bad_reports_skipped_lines(tiny_beir, tmp_path):
     assert f"skipped{corpus}:4:missingtextfield'text'" in squeezed
     assert "skipped2badrecords" in squeezed
     assert Searcher(out).index.n_docs == 20
-
-
-def test_serve_refuses_an_unknown_http_server(cli_index):
-    pytest.importorskip("fastapi")
-    result = runner.invoke(app, ["serve", str(cli_index), "--server", "nginx"])
-    assert result.exit_code != 0
-    assert isinstance(result.exception, WinnowError) and "--server takes one of uvicorn, granian" in str(result.exception)

@@ -578,11 +578,9 @@ def serve(
     batch_queries: int = typer.Option(64, help="Most concurrent /search queries answered by one batch call "
                                                "(1: each alone)."),
     batch_wait_ms: float = typer.Option(0.0, help="How long a small batch waits for more queries (0: not at all)."),
-    server: str = typer.Option("uvicorn", help="HTTP server: uvicorn, or granian (HTTP in Rust: more requests "
-                                               "per core)."),
 ) -> None:
     """Serve indexes and pipelines over HTTP: the API, and a search page at /."""
-    from winnow.serve.app import SERVERS, serve as run
+    from winnow.serve.app import serve as run
     from winnow.serve.batching import Batching
     from winnow.serve.limits import Limits
 
@@ -598,12 +596,10 @@ def serve(
         served[key] = Path(path)
     if not served:
         raise WinnowError("nothing to serve: give index or pipeline folders, or --name NAME=PATH")
-    if server not in SERVERS:
-        raise WinnowError(f"--server takes one of {', '.join(SERVERS)}, not {server!r}")
     limits = Limits(max_k=max_k, max_batch=max_batch, max_query_chars=max_query_chars, max_body_bytes=max_body_bytes)
     _console().print(f"serving {', '.join(served)} on http://{host}:{port} ({workers} worker{'s' * (workers > 1)}"
-                  f"{', updates with a token' if token else ', read-only'}, {server})")
-    run(served, host, port, workers, token, limits, Batching(batch_queries, batch_wait_ms), server)
+                  f"{', updates with a token' if token else ', read-only'})")
+    run(served, host, port, workers, token, limits, Batching(batch_queries, batch_wait_ms))
 
 
 def main() -> None:

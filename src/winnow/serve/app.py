@@ -183,41 +183,25 @@ def app_from_env() -> FastAPI:
                       Batching(**config.get("batching", {})))
 
 
-SERVERS = ("uvicorn", "granian")  # the HTTP servers `winnow serve` can run the application in
-
-
 def serve(served: dict[str, str], host: str = "127.0.0.1", port: int = 8080, workers: int = 1,
-          token: str | None = None, limits: Limits | None = None, batching: Batching | None = None,
-          server: str = "uvicorn") -> None:
+          token: str | None = None, limits: Limits | None = None, batching: Batching | None = None) -> None:
     """Run the server (blocks). Workers share the indexes' memory maps through the page cache.
 
-    ``server`` is the HTTP server: ``uvicorn`` (Python's asyncio with httptools), or ``granian``
-    (HTTP in Rust, the application in Python: less CPU per request, so more requests per core).
     Kernels' OpenMP threads sleep between calls (``OMP_WAIT_POLICY=PASSIVE`` unless the
     environment says otherwise): a server runs many small calls, and threads spinning after each
     one would burn the cores its requests need.
     """
     from winnow.api import folder_format
 
-    if server not in SERVERS:
-        raise WinnowError(f"unknown HTTP server {server!r}; choose one of {', '.join(SERVERS)}")
-    runner = require(server, "serve")
+    uvicorn = require("uvicorn", "serve")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     for path in served.values():
         folder_format(path)  # refuse a wrong folder before any worker starts
     os.environ[CONFIG_ENV] = json.dumps({"served": {n: str(Path(p).resolve()) for n, p in served.items()},
                                          "token": token, "limits": (limits or Limits()).to_dict(),
                                          "batching": (batching or Batching()).to_dict()})
-    target = "winnow.serve.app:app_from_env"
-    if server == "granian":
-        from granian.constants import Interfaces
-        from granian.log import LogLevels
-
-        runner.Granian(target, factory=True, interface=Interfaces.ASGI, address=host, port=port, workers=workers,
-                       log_level=LogLevels.warning, log_access=False).serve()
-    else:
-        runner.run(target, factory=True, host=host, port=port, workers=workers, log_level="warning",
-                   access_log=False)
+    uvicorn.run("winnow.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
 
 
 def _engine(entry: Served, call, queries: int = 1):
