@@ -29,6 +29,7 @@ from winnow.types import Document
 
 logger = logging.getLogger(__name__)
 
+
 def _tokenizer_config(folder: Path) -> dict:
     path = folder / "tokenizer_config.json"
     return read_json(path) if path.exists() else {}

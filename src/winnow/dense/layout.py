@@ -49,7 +49,6 @@ class DenseLayout:
         include_prompt: Whether prompt tokens take part in the pooling.
         normalize: A ``Normalize`` module follows the pooling.
         similarity: ``cosine`` or ``dot`` (sentence-transformers' ``similarity_fn_name``).
-        max_seq_length: Tokens per text saved with the model (``None``: the tokenizer's limit).
         do_lower_case: Lower-case texts before tokenizing.
         prompts: Named prompts (``query``, ``document``, ...).
         default_prompt_name: Prompt applied when none is asked for.
@@ -63,7 +62,6 @@ class DenseLayout:
     include_prompt: bool = True
     normalize: bool = False
     similarity: str = "cosine"
-    max_seq_length: int | None = None
     do_lower_case: bool = False
     prompts: dict[str, str] = field(default_factory=dict)
     default_prompt_name: str | None = None
@@ -114,7 +112,6 @@ def _sentence_transformers(root: Path) -> DenseLayout:
         "root": root, "layout": "sentence-transformers", "transformer_dir": transformer_dir,
         "normalize": names[2:] == ["Normalize"],
         "similarity": "dot" if st_config.get("similarity_fn_name") in ("dot", "dot_product") else "cosine",
-        "max_seq_length": bert_config.get("max_seq_length"),
         "do_lower_case": bool(bert_config.get("do_lower_case", False)),
         "prompts": dict(st_config.get("prompts") or {}),
         "default_prompt_name": st_config.get("default_prompt_name"),

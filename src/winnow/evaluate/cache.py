@@ -48,9 +48,8 @@ class IndexCache:
     def ensure(self, corpus_path: str | Path, spec: str, progress: Callable[[int], None] | None = None) -> Path:
         """The index of ``spec`` over ``corpus_path``: reused when its recorded source matches, else built."""
         from winnow.api import index_corpus
-        from winnow.fsutil import write_atomic
-
         from winnow.encode.registry import build_encoder
+        from winnow.fsutil import write_atomic
 
         identity = corpus_identity(corpus_path)
         folder = self.folder(identity, spec)
