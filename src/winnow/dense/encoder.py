@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from winnow.dense.layout import LATENT, DenseLayout, detect_dense_layout, read_json
+from winnow.dense.layout import LATENT, detect_dense_layout, read_json
 from winnow.dense.options import AUTO, DenseOptions, parse_dense_options
 from winnow.encode.model_layout import load_tokenizer, resolve_model, token_limit
 from winnow.errors import WinnowError
