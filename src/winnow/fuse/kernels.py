@@ -173,23 +173,32 @@ def _descending(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, q: int) -> b
 
 
 @jit
-def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, starts: np.ndarray, first: np.ndarray, last: np.ndarray,
-                  kind: int, params: np.ndarray, weights: np.ndarray, mnz: bool, k: int):
+def _negative(values: np.ndarray, lower: np.ndarray, lo: np.ndarray, hi: np.ndarray, q: int) -> bool:
+    """Whether a run's last term for query ``q`` (its smallest, the terms descending) or its lower
+    bound is negative."""
+    for r in range(hi.shape[0]):
+        if lower[r] < 0 or (hi[r, q] > lo[r, q] and values[hi[r, q] - 1] < 0):
+            return True
+    return False
+
+
+@jit
+def fuse_numbered(docnos, scores, first, last, kind: int, params: np.ndarray, weights: np.ndarray, mnz: bool,
+                  k: int):
     """Fuse runs whose hits are document numbers of one numbering, query by query.
 
-    For a small ``k`` (and not CombMNZ), the runs are read together, deeper and deeper, until no
-    document yet unread can reach the ``k``-th fused score (Fagin's no-random-access algorithm,
-    with each run's lower bound for a document it lacks); the rest of each run is then only
-    scanned for the unknown terms of documents that still can. Every term is non-increasing down
-    a run (checked), so the kept documents and their scores are those of reading everything.
+    For a small ``k``, the runs are read together, deeper and deeper, until no document yet
+    unread can reach the ``k``-th fused score (Fagin's no-random-access algorithm, with each
+    run's lower bound for a document it lacks; for CombMNZ when no term is negative, times the
+    number of runs); the rest of each run is then only scanned for the unknown terms of
+    documents that still can. Every term is non-increasing down a run (checked), so the kept
+    documents and their scores are those of reading everything.
 
     Args:
-        docnos: every run's document numbers (int64), run after run; run ``r``'s start at
-            ``starts[r]``.
-        scores: their scores (float64), aligned with ``docnos``.
-        starts: ``(n_runs,)``: where each run's hits start in ``docnos``.
-        first, last: ``(n_runs, n_queries)``: run ``r``'s hits of query ``q``, best first, are
-            positions ``starts[r] + first[r, q]:starts[r] + last[r, q]``.
+        docnos: per run (a tuple of arrays of one type), its document numbers.
+        scores: per run (a tuple of arrays of one type), its scores, aligned with ``docnos``.
+        first, last: per run (tuples of int64 arrays of ``n_queries``): run ``r``'s hits of
+            query ``q``, best first, are positions ``first[r][q]:last[r][q]`` of its arrays.
         kind, params: what each run contributes (see :func:`_terms`; one ``param`` per run).
         weights: one per run, each ``>= 0``.
         mnz: multiply each sum by the number of runs that retrieved the document.
@@ -197,17 +206,37 @@ def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, starts: np.ndarray, fi
 
     Returns:
         ``(source, numbers, fused, bounds, tied, bad, twice)``: per kept document, best first
-        (equal scores in the order the documents were met), the position in ``docnos`` where it
-        was first met, its number and fused score; where each query starts; for each kept
-        document whether the next one of its query has an equal score; the index of a run with a
-        score that is NaN or infinite (-1: none), checked first; and the index of a run that lists
-        a number twice for one query (-1: none; a document not read is not checked).
+        (equal scores in the order the documents were met), the position where it was first met
+        in the runs laid end to end, its number and fused score; where each query starts; for
+        each kept document whether the next one of its query has an equal score (empty when
+        none does); the index of a run with a score that is NaN or infinite (-1: none), checked
+        first; and the index of a run that lists a number twice for one query (-1: none; a
+        document not read is not checked).
     """
-    n_runs, n_queries = first.shape
-    lo, hi = np.empty_like(first), np.empty_like(last)
+    n_runs, n_queries = len(docnos), len(first[0])
+    total = 0
     for r in range(n_runs):
+        total += len(docnos[r])
+    all_docnos = np.empty(total, np.int64)
+    all_scores = np.empty(total, np.float64)
+    lo, hi = np.empty((n_runs, n_queries), np.int64), np.empty((n_runs, n_queries), np.int64)
+    start = 0
+    for r in range(n_runs):
+        run_docnos, run_scores, run_first, run_last = docnos[r], scores[r], first[r], last[r]
+        all_docnos[start:start + len(run_docnos)] = run_docnos
+        all_scores[start:start + len(run_docnos)] = run_scores
         for q in range(n_queries):
-            lo[r, q], hi[r, q] = starts[r] + first[r, q], starts[r] + last[r, q]
+            lo[r, q], hi[r, q] = start + run_first[q], start + run_last[q]
+        start += len(run_docnos)
+    return _fuse(all_docnos, all_scores, lo, hi, kind, params, weights, mnz, k)
+
+
+@jit
+def _fuse(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np.ndarray, kind: int, params: np.ndarray,
+          weights: np.ndarray, mnz: bool, k: int):
+    """:func:`fuse_numbered` over the runs laid end to end: run ``r``'s hits of query ``q`` are
+    positions ``lo[r, q]:hi[r, q]`` of ``docnos`` and ``scores``."""
+    n_runs, n_queries = lo.shape
     for r in range(n_runs):
         for q in range(n_queries):
             for j in range(lo[r, q], hi[r, q]):
@@ -249,7 +278,8 @@ def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, starts: np.ndarray, fi
         for r in range(n_runs):
             lower[r] = _terms(kind, params[r], scores, lo[r, q], hi[r, q], values)
             longest = max(longest, hi[r, q] - lo[r, q])
-        early = 0 < k <= _SMALL_K and not mnz and _descending(values, lo, hi, q)
+        early = 0 < k <= _SMALL_K and _descending(values, lo, hi, q) and not (mnz and _negative(values, lower, lo, hi, q))
+        most = n_runs if mnz else 1  # the largest factor a sum can be multiplied by
         n_union = 0
         depth = 0
         cut = -np.inf
@@ -285,11 +315,13 @@ def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, starts: np.ndarray, fi
                 unread += weights[r] * ahead[r]
             for u in range(n_union):
                 f = 0.0
+                count = 0
                 for r in range(n_runs):
                     f += weights[r] * (u_terms[u, r] if u_has[u, r] else least[r])
-                fused[u] = f
+                    count += u_has[u, r]
+                fused[u] = f * count if mnz else f
             kth = _kth(fused, n_union, k, best)
-            if unread < kth:
+            if unread * most < kth:
                 cut = kth
                 break
         if cut > -np.inf:  # stopped early: only documents that can still reach the cut count
@@ -300,7 +332,7 @@ def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, starts: np.ndarray, fi
                 for r in range(n_runs):
                     f += weights[r] * (u_terms[u, r] if u_has[u, r] else ahead[r])
                     missing = missing or not u_has[u, r]
-                u_open[u] = f >= cut
+                u_open[u] = f * most >= cut
                 if u_open[u] and missing:
                     wanted[u_docno[u] & _MASK] = True
                     n_open += 1
@@ -343,7 +375,8 @@ def fuse_numbered(docnos: np.ndarray, scores: np.ndarray, starts: np.ndarray, fi
                 tied[m + i - 1] = fused[chosen[i - 1]] == fused[u]
         m += n_chosen
         bounds[q + 1] = m
-    return source[:m], numbers[:m], out[:m], bounds, tied[:max(m - 1, 0)], -1, -1
+    n_tied = max(m - 1, 0) if tied[:max(m - 1, 0)].any() else 0
+    return source[:m], numbers[:m], out[:m], bounds, tied[:n_tied], -1, -1
 
 
 @jit

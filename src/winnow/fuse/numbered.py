@@ -43,20 +43,18 @@ def fuse_numbered(runs: Sequence[Run], method: str, params: dict, floors: tuple,
     else:
         qids = tuple(dict.fromkeys(chain.from_iterable(runs)))
     parts = [_part(run, qids) for run in runs]
-    bases = np.array((0, *accumulate(len(p.scores) for p in parts)), np.int64)
     kind, codes, weights, mnz = _kernel_terms(method, _key(params), floors, len(runs))
     source, numbers, fused, bounds, tied, bad, twice = kernel(
-        np.concatenate([p.docnos for p in parts], dtype=np.int64),
-        np.concatenate([p.scores for p in parts], dtype=np.float64), bases,
-        np.array([p.lo for p in parts], np.int64), np.array([p.hi for p in parts], np.int64), kind, codes, weights,
-        mnz, int(bases[-1]) if cutoff is None else cutoff)
+        _alike([p.docnos for p in parts], np.int64), _alike([p.scores for p in parts], np.float64),
+        _alike([p.lo for p in parts], np.int64), _alike([p.hi for p in parts], np.int64), kind, codes, weights,
+        mnz, sum(len(p.docnos) for p in parts) if cutoff is None else cutoff)
     if bad >= 0:
         raise WinnowError(f"run {runs[bad].name!r} holds a score that is NaN or infinite; fusion needs finite scores")
     if twice >= 0:
         raise WinnowError(f"run {runs[twice].name!r} lists a document twice for one query; "
                           f"a ranking holds each id once")
-    ids = _gather(parts, bases, source, numbers)
-    if tied.any():
+    ids = _gather(parts, source, numbers)
+    if len(tied):
         order = np.arange(len(ids))
         break_ties(order, tied, ids)
         ids, fused, numbers = [ids[i] for i in order.tolist()], fused[order], numbers[order]
@@ -80,13 +78,23 @@ def _kernel_terms(method: str, params: tuple, floors: tuple, n_runs: int) -> tup
     return kind, codes, np.asarray(terms.weights, np.float64), terms.mnz
 
 
-def _gather(parts: Sequence[_Part], bases: np.ndarray, source: np.ndarray, numbers: np.ndarray) -> list[str]:
+def _alike(arrays: list[np.ndarray], wide: type) -> tuple[np.ndarray, ...]:
+    """``arrays`` as one tuple of arrays of one numba type (the compiled kernel indexes the tuple
+    by run): as they are when they already are, else each copied to a contiguous ``wide`` array."""
+    first = arrays[0]
+    if all(a.dtype == first.dtype and a.flags.c_contiguous and a.flags.writeable for a in arrays):
+        return tuple(arrays)
+    return tuple(np.array(a, wide) for a in arrays)
+
+
+def _gather(parts: Sequence[_Part], source: np.ndarray, numbers: np.ndarray) -> list[str]:
     """The ids at ``source`` (positions in the parts laid end to end) of the documents ``numbers``:
     decoded by number in one call when every part's ids come from an index of the shared
     numbering (:class:`~winnow.index.reader.DocIds`), else copied by position."""
     columns = [p.ids for p in parts]
     if all(isinstance(c, DocIds) for c in columns):
         return columns[0].of(numbers)
+    bases = np.array((0, *accumulate(len(p.docnos) for p in parts)), np.int64)
     which = bases.searchsorted(source, "right") - 1
     return [columns[r][p] for r, p in zip(which.tolist(), (source - bases[which]).tolist())]
 
