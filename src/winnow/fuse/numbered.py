@@ -38,16 +38,15 @@ def fuse_numbered(runs: Sequence[Run], method: str, params: dict, floors: tuple,
     from winnow.fuse.kernels import fuse_numbered as kernel
 
     columns = [run.columns for run in runs]
-    if all(c is not None and c.qids == columns[0].qids for c in columns):
-        qids = columns[0].qids
-    else:
+    qids = columns[0].qids if columns[0] is not None else None
+    if qids is None or any(c is None or c.qids != qids for c in columns):
         qids = tuple(dict.fromkeys(chain.from_iterable(runs)))
     parts = [_part(run, qids) for run in runs]
+    docnos, scores, _, first, last = zip(*parts)
     kind, codes, weights, mnz = _kernel_terms(method, _key(params), floors, len(runs))
     source, numbers, fused, bounds, tied, bad, twice = kernel(
-        _alike([p.docnos for p in parts], np.int64), _alike([p.scores for p in parts], np.float64),
-        _alike([p.lo for p in parts], np.int64), _alike([p.hi for p in parts], np.int64), kind, codes, weights,
-        mnz, sum(len(p.docnos) for p in parts) if cutoff is None else cutoff)
+        _alike(docnos, np.int64), _alike(scores, np.float64), _alike(first, np.int64), _alike(last, np.int64),
+        kind, codes, weights, mnz, sum(map(len, docnos)) if cutoff is None else cutoff)
     if bad >= 0:
         raise WinnowError(f"run {runs[bad].name!r} holds a score that is NaN or infinite; fusion needs finite scores")
     if twice >= 0:
@@ -78,13 +77,15 @@ def _kernel_terms(method: str, params: tuple, floors: tuple, n_runs: int) -> tup
     return kind, codes, np.asarray(terms.weights, np.float64), terms.mnz
 
 
-def _alike(arrays: list[np.ndarray], wide: type) -> tuple[np.ndarray, ...]:
-    """``arrays`` as one tuple of arrays of one numba type (the compiled kernel indexes the tuple
-    by run): as they are when they already are, else each copied to a contiguous ``wide`` array."""
-    first = arrays[0]
-    if all(a.dtype == first.dtype and a.flags.c_contiguous and a.flags.writeable for a in arrays):
-        return tuple(arrays)
-    return tuple(np.array(a, wide) for a in arrays)
+def _alike(arrays: tuple[np.ndarray, ...], wide: type) -> tuple[np.ndarray, ...]:
+    """``arrays`` as a tuple of arrays of one numba type (the compiled kernel indexes it by run):
+    as they are when they already are, else each copied to a contiguous ``wide`` array."""
+    dtype = arrays[0].dtype
+    for a in arrays:
+        flags = a.flags
+        if a.dtype != dtype or not (flags.c_contiguous and flags.writeable):
+            return tuple(np.array(a, wide) for a in arrays)
+    return arrays
 
 
 def _gather(parts: Sequence[_Part], source: np.ndarray, numbers: np.ndarray) -> list[str]:
