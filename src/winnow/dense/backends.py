@@ -64,9 +64,9 @@ class TorchDenseBackend:
     def __init__(self, layout: DenseLayout, modes: tuple[str, ...], normalize: bool, threads: int,
                  precision: str = "float32", device: str = "cpu"):
         torch = require("torch", "torch")
-        from winnow.encode.torch_backend import torch_device
+        from winnow.encode.torch_backend import torch_device, torch_threads
 
-        torch.set_num_threads(threads)
+        torch_threads(torch, threads)
         self._torch = torch
         self._device = torch_device(torch, device)
         self.module = load_pooled_model(layout, modes, normalize).to(self._device)

@@ -196,10 +196,10 @@ def _activation_name(folder: Path, config: dict, num_labels: int) -> str:
 def _torch_logits(folder: Path, threads: int, device: str):
     torch = require("torch", "torch")
     transformers = require("transformers", "torch")
-    from winnow.encode.torch_backend import torch_device
+    from winnow.encode.torch_backend import torch_device, torch_threads
 
     transformers.utils.logging.disable_progress_bar()
-    torch.set_num_threads(threads)
+    torch_threads(torch, threads)
     where = torch_device(torch, device)
     model = transformers.AutoModelForSequenceClassification.from_pretrained(str(folder)).float().eval().to(where)
 
