@@ -4,7 +4,11 @@ and by HNSW, filtered by metadata, and refused when damaged."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -129,6 +133,39 @@ def test_a_failed_build_leaves_the_old_index(tiny_st, tmp_path):
     (tmp_path / "data" / "notes.txt").write_text("mine")
     with pytest.raises(IndexFormatError, match="refusing"):
         write_dense_index(DOCS[:3], DenseEncoder(str(tiny_st)), tmp_path / "data")
+
+
+KILLED_BUILD = """
+import sys, time
+from winnow.dense.encoder import DenseEncoder
+from winnow.dense.index import write_dense_index
+from winnow.types import Document
+
+def docs():
+    yield Document("a", "apple")
+    time.sleep(600)  # killed here, its build folder written
+
+write_dense_index(docs(), DenseEncoder(sys.argv[1]), sys.argv[2])
+"""
+
+
+def test_the_folder_a_killed_build_left_goes_at_the_next_build(tiny_st, tmp_path):
+    out = tmp_path / "idx"
+    child = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(tiny_st), str(out)])
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".idx.building-*")):
+            assert child.poll() is None and time.monotonic() < deadline, "the build did not start"
+            time.sleep(0.1)
+    finally:
+        child.kill()
+        child.wait()
+    (left,) = tmp_path.glob(".idx.building-*")
+    running = tmp_path / f".idx.building-{os.getpid()}-0badcafe"  # a build of a process that still runs
+    running.mkdir()
+    write_dense_index(DOCS[:3], DenseEncoder(str(tiny_st)), out)
+    assert not left.exists() and running.exists()
+    assert DenseIndex(out).n_docs == 3
 
 
 def test_float16_index_scores_close_to_float32(tiny_st, tmp_path):

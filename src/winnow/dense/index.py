@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import islice
@@ -31,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from winnow.errors import IndexFormatError, WinnowError
-from winnow.fsutil import fsync_dir, write_atomic
+from winnow.fsutil import building, write_atomic
 from winnow.index.docstore import StringTable, StringTableWriter, document_record
 from winnow.index.manifest import check_file_entries, check_folder, file_digest
 from winnow.types import Document, check_documents
@@ -68,19 +65,6 @@ def _describe(folder: Path) -> dict[str, dict]:
 def _check_replaceable(target: Path) -> None:
     if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / MANIFEST).is_file())):
         raise IndexFormatError(f"{target}: exists and is not a winnow index; refusing to overwrite it")
-
-
-def _commit(staging: Path, target: Path) -> None:
-    """Rename a finished build into place, replacing an older index at ``target``."""
-    _check_replaceable(target)
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-        os.rename(target, old)
-        os.rename(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(staging, target)
-    fsync_dir(target.parent)
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:
@@ -152,11 +136,8 @@ def write_dense_index(docs: Iterable[Document], encoder, out: str | Path, *, dty
     hnsw = hnsw or HnswParams()
     out = Path(out)
     _check_replaceable(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.building-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
     start = time.perf_counter()
-    try:
+    with building(out, _check_replaceable) as staging:
         ids = StringTableWriter(staging, "doc_ids")
         store_writer = StringTableWriter(staging, "docstore") if store else None
         columns = ColumnsWriter(staging, fields)
@@ -192,10 +173,6 @@ def write_dense_index(docs: Iterable[Document], encoder, out: str | Path, *, dty
                     "stored": bool(store), "columns": schema, "ann": graphs}
         write_manifest(staging, manifest)
         size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
-        _commit(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     seconds = time.perf_counter() - start
     log.info("indexed %d documents (%d-d vectors) in %.1f s", n, dim, seconds)
     return DenseIndexInfo(out, n, dim, size, seconds)

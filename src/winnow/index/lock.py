@@ -11,19 +11,10 @@ import os
 from pathlib import Path
 
 from winnow.errors import WinnowError
+from winnow.fsutil import process_alive
 
 LOCK = "write.lock"
 log = logging.getLogger("winnow.index")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class WriterLock:
@@ -48,7 +39,7 @@ class WriterLock:
         except FileNotFoundError:
             return
         pid = int(text) if text.isdigit() else None
-        if pid is not None and pid != os.getpid() and _alive(pid):
+        if pid is not None and pid != os.getpid() and process_alive(pid):
             raise WinnowError(f"{self.path.parent}: another writer (process {pid}) is changing this index; "
                               "wait for it to finish")
         if pid == os.getpid():

@@ -38,7 +38,7 @@ from winnow.index.commit import (COMMIT_RE, check_files, commit_name, describe, 
                                  write_commit)
 from winnow.index.docstore import StringTable, StringTableWriter
 from winnow.index.lock import LOCK, WriterLock
-from winnow.fsutil import fsync_dir
+from winnow.fsutil import fsync_dir, remove_stale_builds
 from winnow.index.manifest import FORMAT, MANIFEST, folder_manifest, fsync_file, is_temporary, write_folder_manifest
 from winnow.index.pruned import PRUNED, prune_postings
 from winnow.index.segment import SEGMENT_RE, Vocabulary, build_segment, id_hash
@@ -525,15 +525,12 @@ class IndexWriter:
         fsync_dir(self.path)
 
     def _remove_leftovers(self) -> None:
-        """Remove what killed writers left: temporary files, and staging folders of version 1."""
+        """Remove what killed writers left: temporary files, and folders of interrupted builds beside the index."""
         for p in [*self.path.iterdir(), *(f for d in self.path.iterdir() if SEGMENT_RE.match(d.name) and d.is_dir()
                                            for f in d.iterdir())]:
             if is_temporary(p.name):
                 _remove(p)
-        for pattern in (f".{self.path.name}.building-*", f".{self.path.name}.old-*"):
-            for p in self.path.parent.glob(pattern):
-                log.warning("removing %s, left by an interrupted build", p)
-                _remove(p)
+        remove_stale_builds(self.path)
         keep = self._kept_files()
         dirs = {Path(n).parts[0] for n in keep if len(Path(n).parts) > 1}
         for p in self.path.iterdir():

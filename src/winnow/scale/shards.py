@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from winnow.errors import IndexFormatError, WinnowError, require
+from winnow.fsutil import building
 from winnow.retrieve.retriever import Retriever
 from winnow.scale.vectors import VECTOR_COLUMNS, ReplayEncoder, finished_parts, read_manifest, read_tables, \
     table_vectors, write_json
@@ -157,9 +155,7 @@ def build_sharded_index(vectors: str | Path, out: str | Path, shards: int, *, ad
     statistics = CollectionStatistics.of(vectors)
     out = Path(out)
     _check_replaceable(out)
-    staging = out.parent / f".{out.name}.building-{uuid.uuid4().hex[:8]}"
-    staging.mkdir(parents=True)
-    try:
+    with building(out, _check_replaceable) as staging:
         if not ray.is_initialized():
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         build = ray.remote(num_cpus=cpus_per_shard)(_build_shard)
@@ -175,10 +171,6 @@ def build_sharded_index(vectors: str | Path, out: str | Path, shards: int, *, ad
             "shards": [{"name": shard_name(i), "doc_base": lo, "n_docs": hi - lo} for i, (lo, hi) in enumerate(ranges)],
         }
         write_json(staging / MANIFEST, manifest)
-        _replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("built %d shards of %d documents in %s", shards, n_docs, out)
     return manifest
 
@@ -190,16 +182,6 @@ def _check_replaceable(out: Path) -> None:
         except IndexFormatError:
             raise IndexFormatError(f"{out}: exists and is not a sharded winnow index; refusing to overwrite it") \
                 from None
-
-
-def _replace(staging: Path, out: Path) -> None:
-    if not out.exists():
-        os.rename(staging, out)
-        return
-    old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-    os.rename(out, old)
-    os.rename(staging, out)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_sharded_manifest(path: str | Path) -> dict:
