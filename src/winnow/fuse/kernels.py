@@ -278,7 +278,8 @@ def _fuse(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np.ndarray
         for r in range(n_runs):
             lower[r] = _terms(kind, params[r], scores, lo[r, q], hi[r, q], values)
             longest = max(longest, hi[r, q] - lo[r, q])
-        early = 0 < k <= _SMALL_K and _descending(values, lo, hi, q) and not (mnz and _negative(values, lower, lo, hi, q))
+        early = (0 < k <= _SMALL_K and _descending(values, lo, hi, q)
+                 and not (mnz and _negative(values, lower, lo, hi, q)))
         most = n_runs if mnz else 1  # the largest factor a sum can be multiplied by
         n_union = 0
         depth = 0
