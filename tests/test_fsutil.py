@@ -1,10 +1,13 @@
-"""Durable atomic writes: the old bytes or the new ones, never a mix or a leftover temporary file."""
+"""Durable atomic writes: the old bytes or the new ones, never a mix or a leftover temporary file;
+folders built beside their target, and what killed builds left."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from winnow.fsutil import replacing, write_atomic
+from winnow.fsutil import building, remove_stale_builds, replacing, write_atomic
 
 
 def test_a_finished_write_replaces_the_file(tmp_path):
@@ -35,3 +38,29 @@ def test_a_writer_that_never_created_the_file_fails_cleanly(tmp_path):
         with replacing(tmp_path / "graph.onnx"):
             pass  # nothing written: there is nothing to rename into place
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_built_beside_its_target_replaces_it_or_goes(tmp_path):
+    out = tmp_path / "ix"
+    with building(out) as staging:
+        (staging / "a").write_text("1")
+    assert (out / "a").read_text() == "1"
+    with pytest.raises(RuntimeError), building(out) as staging:
+        (staging / "a").write_text("2")
+        raise RuntimeError("killed")
+    with pytest.raises(ValueError), building(out, check=lambda target: int("not a number")) as staging:
+        (staging / "a").write_text("3")
+    assert (out / "a").read_text() == "1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ix"]
+
+
+def test_only_folders_of_builds_whose_process_is_gone_are_removed(tmp_path):
+    out = tmp_path / "ix"
+    names = {f".ix.building-{os.getpid()}-a": True,  # this process still runs
+             ".ix.building-99999999999999999999-b": False, ".ix.building-0-c": False,
+             ".ix.building-1234abcd": False, ".ix.old-deadbeef": False,  # no process id: an older winnow's
+             ".other.building-0-d": True}  # another target's
+    for name in names:
+        (tmp_path / name).mkdir()
+    remove_stale_builds(out)
+    assert {name: (tmp_path / name).exists() for name in names} == names

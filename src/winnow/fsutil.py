@@ -64,9 +64,11 @@ def write_atomic(path: str | Path, data: bytes) -> None:
 
 def process_alive(pid: int) -> bool:
     """Whether process ``pid`` runs (one of another user counts)."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         return True
