@@ -9,9 +9,12 @@ from winnow.jit import jit
 
 
 @jit
-def _terms(kind: int, param: float, scores: np.ndarray, lo: int, hi: int, out: np.ndarray) -> float:
-    """One run's terms for one query's hits ``scores[lo:hi]`` (best first), written to
-    ``out[lo:hi]``; returns the term of a document the run did not retrieve (its lower bound).
+def _stats(kind: int, param: float, scores: np.ndarray, lo: int, hi: int, out: np.ndarray) -> bool:
+    """What one run contributes for one query's hits ``scores[lo:hi]`` (best first), in one pass:
+    ``out[:]`` = ``(a, b, c, lower, descending, smallest)``, with each hit's term
+    ``(s - a) / b`` (``c`` when ``b <= 0``; :func:`_term`), the term of a document the run did
+    not retrieve (its lower bound), whether the terms never rise down the run, and the smallest
+    term. Returns whether every score is finite.
 
     ``kind``: ``MINMAX`` ``(s - min) / (max - min)`` (1 when all equal), lower 0; ``TM2C2``
     ``(s - param) / (max - param)`` with ``param`` the score floor (0 when the best is the floor;
@@ -20,37 +23,54 @@ def _terms(kind: int, param: float, scores: np.ndarray, lo: int, hi: int, out: n
     lower 0.
     """
     n = hi - lo
-    if n == 0:
-        return 0.0
+    low = high = total = 0.0
+    descending = finite = True
+    for j in range(lo, hi):
+        v = scores[j]
+        finite = finite and np.isfinite(v)
+        if j == lo:
+            low = high = v
+        else:
+            low = min(low, v)
+            high = max(high, v)
+            descending = descending and v <= scores[j - 1]
+        total += v
+    a, b, c, lower = 0.0, 0.0, 0.0, 0.0
     if kind == RECIPROCAL:
-        for i in range(n):
-            out[lo + i] = 1.0 / (param + (i + 1))
-        return 0.0
-    low = high = scores[lo]
-    for j in range(lo + 1, hi):
-        low = min(low, scores[j])
-        high = max(high, scores[j])
-    if kind == TM2C2 and not np.isnan(param):
-        span = high - param
+        descending = True
+    elif kind == TM2C2 and not np.isnan(param):
+        a, b = param, high - param
+    elif kind != ZSCORE:
+        a, b, c = low, high - low, 1.0
+    elif n > 0:
+        mean = total / n
+        total = 0.0
         for j in range(lo, hi):
-            out[j] = (scores[j] - param) / span if span > 0 else 0.0
-        return 0.0
-    if kind != ZSCORE:
-        span = high - low
-        for j in range(lo, hi):
-            out[j] = (scores[j] - low) / span if span > 0 else 1.0
-        return 0.0
-    total = 0.0
+            total += (scores[j] - mean) * (scores[j] - mean)
+        a, b = mean, np.sqrt(total / n)
+        lower = (low - mean) / b if b > 0 else 0.0
+    out[0], out[1], out[2], out[3], out[4] = a, b, c, lower, 1.0 if descending else 0.0
+    out[5] = (1.0 / (param + n) if kind == RECIPROCAL else (low - a) / b if b > 0 else c) if n else 0.0
+    return finite
+
+
+@jit
+def _term(kind: int, param: float, a: float, b: float, c: float, scores: np.ndarray, j: int, lo: int) -> float:
+    """The term of hit ``j`` of a run whose hits for the query start at ``lo`` (see :func:`_stats`)."""
+    if kind == RECIPROCAL:
+        return 1.0 / (param + (j - lo + 1))
+    return (scores[j] - a) / b if b > 0 else c
+
+
+@jit
+def _terms(kind: int, param: float, scores: np.ndarray, lo: int, hi: int, out: np.ndarray) -> float:
+    """One run's terms for one query's hits ``scores[lo:hi]`` (best first), written to
+    ``out[lo:hi]`` (see :func:`_stats`); returns the term of a document the run did not retrieve."""
+    st = np.empty(6, np.float64)
+    _stats(kind, param, scores, lo, hi, st)
     for j in range(lo, hi):
-        total += scores[j]
-    mean = total / n
-    total = 0.0
-    for j in range(lo, hi):
-        total += (scores[j] - mean) * (scores[j] - mean)
-    std = np.sqrt(total / n)
-    for j in range(lo, hi):
-        out[j] = (scores[j] - mean) / std if std > 0 else 0.0
-    return (low - mean) / std if std > 0 else 0.0
+        out[j] = _term(kind, param, st[0], st[1], st[2], scores, j, lo)
+    return st[3]
 
 
 @jit
@@ -163,26 +183,6 @@ def _slot(table: np.ndarray, u_docno: np.ndarray, d: int) -> int:
 
 
 @jit
-def _descending(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, q: int) -> bool:
-    """Whether every run's terms for query ``q`` never rise down its ranking."""
-    for r in range(lo.shape[0]):
-        for j in range(lo[r, q] + 1, hi[r, q]):
-            if values[j] > values[j - 1]:
-                return False
-    return True
-
-
-@jit
-def _negative(values: np.ndarray, lower: np.ndarray, lo: np.ndarray, hi: np.ndarray, q: int) -> bool:
-    """Whether a run's last term for query ``q`` (its smallest, the terms descending) or its lower
-    bound is negative."""
-    for r in range(hi.shape[0]):
-        if lower[r] < 0 or (hi[r, q] > lo[r, q] and values[hi[r, q] - 1] < 0):
-            return True
-    return False
-
-
-@jit
 def fuse_numbered(docnos, scores, first, last, kind: int, params: np.ndarray, weights: np.ndarray, mnz: bool,
                   k: int):
     """Fuse runs whose hits are document numbers of one numbering, query by query.
@@ -237,11 +237,11 @@ def _fuse(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np.ndarray
     """:func:`fuse_numbered` over the runs laid end to end: run ``r``'s hits of query ``q`` are
     positions ``lo[r, q]:hi[r, q]`` of ``docnos`` and ``scores``."""
     n_runs, n_queries = lo.shape
+    stats = np.empty((n_runs, n_queries, 6), np.float64)  # see _stats
     for r in range(n_runs):
         for q in range(n_queries):
-            for j in range(lo[r, q], hi[r, q]):
-                if not np.isfinite(scores[j]):
-                    return docnos[:0], docnos[:0], scores[:0], np.zeros(1, np.int64), np.zeros(0, np.bool_), r, -1
+            if not _stats(kind, params[r], scores, lo[r, q], hi[r, q], stats[r, q]):
+                return docnos[:0], docnos[:0], scores[:0], np.zeros(1, np.int64), np.zeros(0, np.bool_), r, -1
     widest = 0
     for q in range(n_queries):
         n = 0
@@ -254,7 +254,7 @@ def _fuse(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np.ndarray
     out = np.empty(len(source), np.float64)
     bounds = np.zeros(n_queries + 1, np.int64)
     tied = np.zeros(len(source), np.bool_)
-    values = np.empty(len(scores), np.float64)
+    a, b, c = np.empty(n_runs, np.float64), np.empty(n_runs, np.float64), np.empty(n_runs, np.float64)
     lower = np.empty(n_runs, np.float64)
     ahead = np.empty(n_runs, np.float64)  # the best term a document not yet read in a run can have
     least = np.empty(n_runs, np.float64)  # the worst term a document read elsewhere can have there
@@ -275,11 +275,13 @@ def _fuse(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np.ndarray
     m = 0
     for q in range(n_queries):
         longest = 0
+        descending, negative = True, False
         for r in range(n_runs):
-            lower[r] = _terms(kind, params[r], scores, lo[r, q], hi[r, q], values)
+            a[r], b[r], c[r], lower[r] = stats[r, q, 0], stats[r, q, 1], stats[r, q, 2], stats[r, q, 3]
+            descending = descending and stats[r, q, 4] > 0
+            negative = negative or min(stats[r, q, 3], stats[r, q, 5]) < 0
             longest = max(longest, hi[r, q] - lo[r, q])
-        early = (0 < k <= _SMALL_K and _descending(values, lo, hi, q)
-                 and not (mnz and _negative(values, lower, lo, hi, q)))
+        early = 0 < k <= _SMALL_K and descending and not (mnz and negative)
         most = n_runs if mnz else 1  # the largest factor a sum can be multiplied by
         n_union = 0
         depth = 0
@@ -304,15 +306,18 @@ def _fuse(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np.ndarray
                     elif u_has[u, r]:
                         return source[:0], numbers[:0], out[:0], bounds, tied[:0], -1, r
                     u_has[u, r] = True
-                    u_terms[u, r] = values[j]
+                    u_terms[u, r] = _term(kind, params[r], a[r], b[r], c[r], scores, j, lo[r, q])
             depth = reach
             if depth >= longest or n_union < k:
                 continue
             unread = 0.0
             for r in range(n_runs):
                 at = lo[r, q] + depth
-                ahead[r] = max(values[at], lower[r]) if at < hi[r, q] else lower[r]
-                least[r] = min(values[hi[r, q] - 1], lower[r]) if at < hi[r, q] else lower[r]
+                if at < hi[r, q]:
+                    ahead[r] = max(_term(kind, params[r], a[r], b[r], c[r], scores, at, lo[r, q]), lower[r])
+                    least[r] = min(_term(kind, params[r], a[r], b[r], c[r], scores, hi[r, q] - 1, lo[r, q]), lower[r])
+                else:
+                    ahead[r] = least[r] = lower[r]
                 unread += weights[r] * ahead[r]
             for u in range(n_union):
                 f = 0.0
@@ -346,7 +351,7 @@ def _fuse(docnos: np.ndarray, scores: np.ndarray, lo: np.ndarray, hi: np.ndarray
                             if u_has[u, r]:
                                 return source[:0], numbers[:0], out[:0], bounds, tied[:0], -1, r
                             u_has[u, r] = True
-                            u_terms[u, r] = values[j]
+                            u_terms[u, r] = _term(kind, params[r], a[r], b[r], c[r], scores, j, lo[r, q])
             for u in range(n_union):
                 wanted[u_docno[u] & _MASK] = False
         for u in range(n_union):
